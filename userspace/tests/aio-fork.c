@@ -33,11 +33,14 @@ static int in_child(int (*fn)(void *), void *arg)
 }
 
 /* A child's exit code names the first of its checks that failed. */
-static void child_status(int status, const char *const *what)
+static void check_child(int status, const char *const *what, int nwhat)
 {
-	if (!T_EQ(status, 0) && status > 0 && what[status - 1])
+	if (!T_EQ(status, 0) && status > 0 && status <= nwhat)
 		t_diag("child: %s", what[status - 1]);
 }
+
+#define child_status(status, what) \
+	check_child((status), (what), (int)(sizeof(what) / sizeof((what)[0])))
 
 struct scene {
 	aio_context_t ctx;
