@@ -6,7 +6,7 @@ die() { say "error: $*"; exit 1; }
 
 # Everything downloaded or built lives outside the checkout, so that clean
 # clones reuse it and `git status` stays clean.
-VM_CACHE=${VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/linux-syslet}
+VM_CACHE=${VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/linux-syslet}
 KSRC_PKG=${KSRC_PKG:-linux-source-6.12}
 KSRC_TARBALL=${KSRC_TARBALL:-/usr/src/$KSRC_PKG.tar.xz}
 
