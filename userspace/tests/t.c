@@ -306,6 +306,20 @@ bool t_kernel_has_syslet(void)
 	return access("/proc/sys/fs/aio-syslet", F_OK) == 0;
 }
 
+bool t_syslet_active(void)
+{
+	return t_kernel_has_syslet() &&
+	       t_read_sysctl("/proc/sys/fs/aio-syslet") == 1;
+}
+
+void t_require_syslet(void)
+{
+	if (!t_kernel_has_syslet())
+		t_skip_all("kernel without /proc/sys/fs/aio-syslet: stock io_submit, no handoff to test");
+	if (!t_syslet_active())
+		t_skip_all("fs.aio-syslet is 0: io_submit runs as stock, no handoff to test");
+}
+
 long long t_now_us(void)
 {
 	struct timespec ts;

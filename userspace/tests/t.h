@@ -103,6 +103,13 @@ long long t_read_sysctl(const char *path);
 int t_write_sysctl(const char *path, long long value);
 /* True when the running kernel has syslet io_submit (/proc/sys/fs/aio-syslet). */
 bool t_kernel_has_syslet(void);
+/* True when it has and fs.aio-syslet is 1. */
+bool t_syslet_active(void);
+/*
+ * For syslet-only cases: skips the whole program, saying why, unless
+ * syslet io_submit is active.
+ */
+void t_require_syslet(void);
 /* Microseconds on CLOCK_MONOTONIC. */
 long long t_now_us(void);
 
