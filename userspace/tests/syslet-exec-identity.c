@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Description: exec() after a handoff: the new image has gettid() == getpid() == the old pid. */
+#include "syslet-helpers.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define EXEC_FAILED	120
+
+/* What the new image writes back. */
+struct report {
+	long pid, tid, argv_pid;
+	long tasks;		/* threads in /proc/self/task as it starts */
+	long tasks_us;		/* how long until it was alone (-1: not within 2 s) */
+	char other[128];	/* the stat line of another thread it saw */
+};
+
+/* Threads in /proc/self/task; the stat line of one that is not us goes to @other. */
+static int count_tasks(char *other, size_t len)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		char path[300];
+		ssize_t r;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		if (!other || strtol(de->d_name, NULL, 10) == sh_gettid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		r = read(fd, other, len - 1);
+		other[r > 0 ? r : 0] = '\0';
+		close(fd);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The new image: argv = { name, "--new-image", old pid, report fd }. */
+static int new_image(char **argv)
+{
+	struct report r = {
+		.pid = getpid(),
+		.tid = sh_gettid(),
+		.argv_pid = strtol(argv[2], NULL, 10),
+		.tasks_us = -1,
+	};
+	int fd = (int)strtol(argv[3], NULL, 10);
+	long long t0 = t_now_us();
+
+	r.tasks = count_tasks(r.other, sizeof(r.other));
+	while (t_now_us() - t0 < 2000000) {
+		if (count_tasks(NULL, 0) == 1) {
+			r.tasks_us = (long)(t_now_us() - t0);
+			break;
+		}
+		usleep(1000);
+	}
+	if (write(fd, &r, sizeof(r)) != sizeof(r))
+		return 2;
+	return SH_CHILD_PASS;
+}
+
+static int report_fd;
+static bool in_flight;
+
+/* Hands off (completing the PREAD unless in_flight), then execs this program. */
+static void hand_off_and_exec(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	char pid[32], fd[32];
+	char *argv[] = { "syslet-exec-identity", "--new-image", pid, fd, NULL };
+	struct sh_block b;
+
+	if (!sh_warm_up(ctx) || !sh_handoff(&b, ctx, 0xe8ec))
+		_exit(EXEC_FAILED + 1);
+	if (!in_flight && !sh_block_finish(&b))
+		_exit(EXEC_FAILED + 2);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	snprintf(fd, sizeof(fd), "%d", report_fd);
+	fflush(stdout);
+	execv("/proc/self/exe", argv);
+	_exit(EXEC_FAILED);
+}
+
+static void *thread_fn(void *p)
+{
+	(void)p;
+	hand_off_and_exec();
+	return NULL;
+}
+
+/*
+ * In a child process: the leader or a second thread hands off and execs;
+ * the new image reports its pid, tid and thread count.
+ */
+static enum t_result run(bool from_thread, bool inflight)
+{
+	struct report r = { .pid = -1, .tid = -1, .argv_pid = -1, .tasks = -1 };
+	struct pollfd pf;
+	int rep[2], cloexec[2];
+	pid_t pid;
+
+	sh_watchdog(60);
+	/* Only the child holds cloexec[1]: exec closes it, before the new image runs. */
+	if (pipe2(rep, O_CLOEXEC) || pipe2(cloexec, O_CLOEXEC))
+		t_bail("pipe2: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		pthread_t th;
+
+		sh_watchdog(40);
+		/* The new image inherits the write end. */
+		report_fd = dup(rep[1]);
+		in_flight = inflight;
+		if (!from_thread)
+			hand_off_and_exec();
+		if (pthread_create(&th, NULL, thread_fn, NULL))
+			_exit(EXEC_FAILED + 3);
+		pthread_join(th, NULL);
+		_exit(EXEC_FAILED + 4);
+	}
+	close(rep[1]);
+	close(cloexec[1]);
+	pf = (struct pollfd){ .fd = rep[0], .events = POLLIN };
+	if (T_EQ(poll(&pf, 1, 30000), 1))
+		T_EQ(read(rep[0], &r, sizeof(r)), sizeof(r));
+	/* The new image runs: the old one's close-on-exec files are closed. */
+	pf = (struct pollfd){ .fd = cloexec[0], .events = POLLIN };
+	if (!T_EQ(poll(&pf, 1, 0), 1) || !T_TRUE(pf.revents & POLLHUP))
+		t_diag("a close-on-exec pipe of the old image is still open in the new one");
+	close(rep[0]);
+	close(cloexec[0]);
+	sh_reap_child(pid, SH_CHILD_PASS, 30);
+	T_EQ(r.argv_pid, pid);
+	T_EQ(r.pid, pid);
+	T_EQ(r.tid, pid);
+	/* exec() reaped the other threads, helpers included, before it returned. */
+	if (!T_EQ(r.tasks, 1)) {
+		r.other[sizeof(r.other) - 1] = '\0';
+		r.other[strcspn(r.other, "\n")] = '\0';
+		t_diag("the new image saw another thread: %s", r.other);
+		t_diag("alone after %ld us", r.tasks_us);
+	}
+	alarm(0);
+	return t_result();
+}
+
+static enum t_result test_leader(void)
+{
+	return run(false, false);
+}
+
+static enum t_result test_thread(void)
+{
+	return run(true, false);
+}
+
+static enum t_result test_leader_inflight(void)
+{
+	return run(false, true);
+}
+
+static enum t_result test_thread_inflight(void)
+{
+	return run(true, true);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct t_case cases[] = {
+		{ "leader hands off, then execs: gettid() == getpid() == its pid", test_leader },
+		{ "thread hands off, then execs: gettid() == getpid() == the process's pid",
+		  test_thread },
+		{ "leader execs with its handed-off PREAD still blocked: same",
+		  test_leader_inflight },
+		{ "thread execs with its handed-off PREAD still blocked: same",
+		  test_thread_inflight },
+	};
+
+	if (argc == 4 && !strcmp(argv[1], "--new-image"))
+		return new_image(argv);
+	t_require_syslet();
+	return T_RUN(cases);
+}

@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Description: syslet helpers are threads of the process, bounded, with every signal blocked, and gone with it. */
+#include "t.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_THREADS_SYSCTL "/proc/sys/fs/aio-syslet-max-threads"
+/* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
+#define RESCUE_MS 3000
+/* SigBlk blocking all 64 signals but SIGKILL (bit 8) and SIGSTOP (bit 18), which cannot be. */
+#define ALL_BLOCKED "fffffffffffbfeff"
+#define PF_USER_WORKER 0x00004000
+
+/*
+ * A thread that writes @len bytes to the pipe @fd after @delay_ms unless
+ * stopped first: it rescues a read that did not hand off, so nothing
+ * hangs, and when it wrote tells whether io_submit() waited for the data.
+ */
+struct writer {
+	pthread_t thread;
+	int fd;
+	const void *data;
+	size_t len;
+	int delay_ms;
+	int stop[2];
+	_Atomic long long wrote_us;	/* t_now_us() just before the write; 0 if none */
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+	struct pollfd p = { .fd = w->stop[0], .events = POLLIN };
+	int ret = poll(&p, 1, w->delay_ms);
+
+	if (ret < 0)
+		t_bail("writer: poll: %s", strerror(errno));
+	if (ret > 0)
+		return NULL;
+	atomic_store(&w->wrote_us, t_now_us());
+	if (write(w->fd, w->data, w->len) != (ssize_t)w->len)
+		t_bail("writer: write: %s", strerror(errno));
+	return NULL;
+}
+
+static void writer_start(struct writer *w, int fd, const void *data, size_t len, int delay_ms)
+{
+	int err;
+
+	w->fd = fd;
+	w->data = data;
+	w->len = len;
+	w->delay_ms = delay_ms;
+	atomic_store(&w->wrote_us, 0);
+	if (pipe2(w->stop, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	err = pthread_create(&w->thread, NULL, writer_fn, w);
+	if (err)
+		t_bail("pthread_create: %s", strerror(err));
+}
+
+/* Stops the writer if it has not written; returns when it wrote, 0 if it did not. */
+static long long writer_stop(struct writer *w)
+{
+	if (write(w->stop[1], "s", 1) != 1)
+		t_bail("write: %s", strerror(errno));
+	pthread_join(w->thread, NULL);
+	close(w->stop[0]);
+	close(w->stop[1]);
+	return atomic_load(&w->wrote_us);
+}
+
+/* Parked helpers: sleeping tasks with PF_USER_WORKER in /proc/self/task/N/stat. */
+static int count_parked(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		t_bail("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		char path[300], buf[1024], state, *p;
+		unsigned long flags;
+		ssize_t len;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* exited meanwhile */
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* "tid (comm) state ppid pgrp session tty_nr tpgid flags ..." */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) == 2 &&
+		    state == 'S' && (flags & PF_USER_WORKER))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static bool wait_parked(int n, int timeout_ms)
+{
+	long long deadline = t_now_us() + timeout_ms * 1000LL;
+
+	while (count_parked() < n) {
+		if (t_now_us() > deadline) {
+			t_diag("no %d parked helper(s) after %d ms", n, timeout_ms);
+			return false;
+		}
+		usleep(2000);
+	}
+	return true;
+}
+
+/*
+ * The first block of a process finds no parked helper and stays
+ * synchronous; the pool makes one for the next.  Blocks once on a pipe a
+ * writer fills after 50 ms, then waits for a helper to park: an empty
+ * io_submit() runs the preparation that makes one if still wanted.
+ */
+static bool warm_up(aio_context_t ctx)
+{
+	struct iocb cb, *list = &cb;
+	struct io_event ev;
+	struct writer w;
+	int p[2];
+	char c = 0;
+	bool ok;
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	t_prep_pread(&cb, p[0], &c, 1, 0);
+	writer_start(&w, p[1], "w", 1, 50);
+	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);
+	ok = T_EQ(t_reap(ctx, &ev, 1, 5000), 1) && ok;
+	ok = ok && T_EQ(ev.res, 1) && T_EQ(c, 'w');
+	writer_stop(&w);
+	close(p[0]);
+	close(p[1]);
+	ok = T_EQ(sys_io_submit(ctx, 0, &list), 0) && ok;
+	return T_TRUE(wait_parked(1, 5000)) && ok;
+}
+
+static int count_tasks(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		t_bail("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Waits up to @timeout_ms for the task count to drop to @n (exiting threads linger a moment). */
+static int settle_tasks(int n, int timeout_ms)
+{
+	long long deadline = t_now_us() + timeout_ms * 1000LL;
+	int got;
+
+	while ((got = count_tasks()) > n && t_now_us() < deadline)
+		usleep(5000);
+	return got;
+}
+
+/* The value of field @key ("Tgid:") in /proc/self/task/@tid/status; false if the task is gone. */
+static bool status_field(const char *tid, const char *key, char *val, size_t len)
+{
+	char path[300], line[256];
+	size_t klen = strlen(key);
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen))
+			continue;
+		snprintf(val, len, "%s", line + klen + strspn(line + klen, " \t"));
+		val[strcspn(val, "\n")] = '\0';
+		found = true;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+/* The state and flags fields of /proc/self/task/@tid/stat. */
+static bool task_state(const char *tid, char *state, unsigned long *flags)
+{
+	char path[300], buf[1024], *p;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	p = strrchr(buf, ')');
+	return p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) == 2;
+}
+
+/* A handoff of one pipe read, checked; the read is left blocked until @p[1] is written. */
+static bool hand_off_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
+{
+	struct iocb *list = cb;
+	struct writer w;
+	bool ok;
+
+	t_prep_pread(cb, p[0], c, 1, 0);
+	T_EQ(sys_io_submit(ctx, 0, &list), 0);
+	if (!T_TRUE(wait_parked(1, 5000)))
+		return false;
+	writer_start(&w, p[1], "r", 1, RESCUE_MS);
+	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);
+	ok = T_EQ(atomic_load(&w.wrote_us), 0) && ok;
+	writer_stop(&w);
+	return ok;
+}
+
+/* Writes the pipe of a read handed off by hand_off_read() and reaps its event. */
+static bool finish_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
+{
+	struct io_event ev;
+
+	if (write(p[1], "r", 1) != 1)
+		t_bail("write: %s", strerror(errno));
+	return T_EQ(t_reap(ctx, &ev, 1, 5000), 1) && T_EQ(ev.obj, (uintptr_t)cb) &&
+	       T_EQ(ev.res, 1) && T_EQ(*c, 'r');
+}
+
+static enum t_result test_visible(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	pid_t tid = gettid(), pid = getpid();
+	int before = count_tasks(), after, p[2];
+	struct iocb cb;
+	struct dirent *de;
+	DIR *d;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	if (warm_up(ctx) && hand_off_read(ctx, &cb, p, &c)) {
+		/* Now a blocked former caller too; helpers stay 10 s. */
+		finish_read(ctx, &cb, p, &c);
+		after = count_tasks();
+		t_diag("%d task(s) before, %d after the handoff", before, after);
+		T_TRUE(after >= before + 1);
+	}
+	/* The user context kept its IDs. */
+	T_EQ(gettid(), tid);
+	T_EQ(getpid(), pid);
+	d = opendir("/proc/self/task");
+	if (!d)
+		t_bail("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		char val[64];
+
+		if (de->d_name[0] == '.' || !status_field(de->d_name, "Tgid:", val, sizeof(val)))
+			continue;
+		if (!T_EQ(atoll(val), pid))
+			t_diag("task %s", de->d_name);
+		if (status_field(de->d_name, "Pid:", val, sizeof(val)))
+			T_EQ(atoll(val), atoll(de->d_name));
+	}
+	closedir(d);
+	T_EQ(sys_io_destroy(ctx), 0);
+	close(p[0]);
+	close(p[1]);
+	return t_result();
+}
+
+/* Checks SigBlk of every parked helper; returns how many it checked. */
+static int check_parked_sigblk(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		t_bail("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		unsigned long flags;
+		char state, val[64];
+
+		if (de->d_name[0] == '.' || !task_state(de->d_name, &state, &flags) ||
+		    state != 'S' || !(flags & PF_USER_WORKER) ||
+		    !status_field(de->d_name, "SigBlk:", val, sizeof(val)))
+			continue;
+		if (!T_MEM(val, ALL_BLOCKED, sizeof(ALL_BLOCKED)))
+			t_diag("helper %s: SigBlk %s", de->d_name, val);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static enum t_result test_sigblk(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	sigset_t usr1, old, now;
+	int p[2], parked;
+	struct iocb cb;
+	char c, val[64], me[32];
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	snprintf(me, sizeof(me), "%d", gettid());
+	/* The caller's mask is SIGUSR1 only: a helper must not take that one. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	if (pthread_sigmask(SIG_SETMASK, &usr1, &old))
+		t_bail("pthread_sigmask failed");
+	if (!warm_up(ctx))
+		goto out;
+	parked = count_parked();
+	T_EQ(check_parked_sigblk(), parked);
+	if (!hand_off_read(ctx, &cb, p, &c))
+		goto out;
+	/* The mask went with the user context. */
+	if (T_TRUE(status_field(me, "SigBlk:", val, sizeof(val))))
+		T_MEM(val, "0000000000000200", 17);
+	if (pthread_sigmask(SIG_SETMASK, NULL, &now))
+		t_bail("pthread_sigmask failed");
+	for (int sig = 1; sig < 65; sig++)
+		if (sigismember(&now, sig) != (sig == SIGUSR1))
+			T_EQ(sig, -1);
+	finish_read(ctx, &cb, p, &c);
+	/* The former caller, done, parks too (the count is back), with all blocked. */
+	T_TRUE(wait_parked(parked, 5000));
+	T_TRUE(check_parked_sigblk() >= parked);
+out:
+	if (pthread_sigmask(SIG_SETMASK, &old, NULL))
+		t_bail("pthread_sigmask failed");
+	T_EQ(sys_io_destroy(ctx), 0);
+	close(p[0]);
+	close(p[1]);
+	return t_result();
+}
+
+/*
+ * Runs @fn in a forked child, a fresh process (no helper, no pool), and
+ * returns its verdict; a child still running after @timeout_s fails.
+ */
+static enum t_result in_child(enum t_result (*fn)(void), int timeout_s)
+{
+	long long deadline = t_now_us() + timeout_s * 1000000LL;
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		enum t_result r = fn();
+
+		fflush(stdout);
+		_exit(t_result() == T_FAIL ? T_FAIL : r);
+	}
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (t_now_us() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			t_diag("the child ran past %d s", timeout_s);
+			return T_FAIL;
+		}
+		usleep(10000);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != T_PASS) {
+		t_diag("child status 0x%x", status);
+		return T_FAIL;
+	}
+	return T_PASS;
+}
+
+enum { NR_PIPES = 8, MAX_HELPERS = 2 };
+
+static enum t_result bounded_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	int p[NR_PIPES][2], handed = 0;
+	char c[NR_PIPES] = { 0 };
+	struct iocb cb[NR_PIPES];
+	struct io_event ev;
+
+	for (int i = 0; i < NR_PIPES; i++)
+		if (pipe2(p[i], O_CLOEXEC))
+			t_bail("pipe: %s", strerror(errno));
+	if (!warm_up(ctx))
+		goto out;
+	for (int i = 0; i < NR_PIPES; i++) {
+		struct iocb *list = &cb[i];
+		long long wrote, end;
+		struct writer w;
+		long ret;
+
+		t_prep_pread(&cb[i], p[i][0], &c[i], 1, 0);
+		T_EQ(sys_io_submit(ctx, 0, &list), 0);
+		/* The first two find a helper; then the bound stops the pool making more. */
+		if (i < MAX_HELPERS && !T_TRUE(wait_parked(1, 5000)))
+			break;
+		writer_start(&w, p[i][1], "b", 1, i < MAX_HELPERS ? RESCUE_MS : 300);
+		ret = sys_io_submit(ctx, 1, &list);
+		end = t_now_us();
+		wrote = writer_stop(&w);
+		T_EQ(ret, 1);
+		if (i < MAX_HELPERS) {
+			/* Handed off: blocked still, in a thread of its own. */
+			if (T_EQ(wrote, 0))
+				handed++;
+			continue;
+		}
+		/* Synchronous: io_submit() returned only once the writer wrote. */
+		if (!T_TRUE(wrote != 0 && end >= wrote))
+			t_diag("read %d: io_submit() returned %lld us before the write", i, wrote - end);
+		if (T_EQ(t_reap(ctx, &ev, 1, 5000), 1)) {
+			T_EQ(ev.obj, (uintptr_t)&cb[i]);
+			T_EQ(ev.res, 1);
+		}
+		T_EQ(c[i], 'b');
+		if (t_result() == T_FAIL)
+			break;
+	}
+	/* This thread and the two blocked former callers: the writers are gone. */
+	T_EQ(settle_tasks(1 + MAX_HELPERS, 2000), 1 + MAX_HELPERS);
+	T_EQ(handed, MAX_HELPERS);
+out:
+	for (int i = 0; i < NR_PIPES; i++)
+		if (write(p[i][1], "b", 1) != 1)
+			t_bail("write: %s", strerror(errno));
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_max_threads(void)
+{
+	enum t_result r;
+	long long old;
+	int lock, err;
+
+	if (!t_is_root())
+		return t_skip("changing fs.aio-syslet-max-threads needs root");
+	lock = open(MAX_THREADS_SYSCTL, O_RDONLY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX))
+		t_bail("lock %s: %s", MAX_THREADS_SYSCTL, strerror(errno));
+	old = t_read_sysctl(MAX_THREADS_SYSCTL);
+	err = t_write_sysctl(MAX_THREADS_SYSCTL, MAX_HELPERS);
+	if (err)
+		t_bail("write %s: %s", MAX_THREADS_SYSCTL, strerror(-err));
+	r = in_child(bounded_child, 60);
+	err = t_write_sysctl(MAX_THREADS_SYSCTL, old);
+	if (err)
+		t_bail("restore %s to %lld: %s", MAX_THREADS_SYSCTL, old, strerror(-err));
+	close(lock);
+	return r;
+}
+
+/*
+ * The child's user context leaves with a raw thread exit, leaving the
+ * helpers alone (glibc's pthread_exit() would call exit() in what it
+ * sees as its last thread).  With @blocked, a handed-off read of @p[0]
+ * is still blocked then (its writer is the parent), and with @back the
+ * user context went through two handoffs first, so the first thread
+ * leads the group again; else a helper made later leads it.
+ */
+static void leave_helpers_alone(int p[2], int ready, bool blocked, bool back)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	struct iocb cb, *list = &cb;
+	int q[2];
+	char c;
+
+	close(p[1]);
+	if (pipe2(q, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	if (!warm_up(ctx))
+		_exit(T_FAIL);
+	if (back && (!hand_off_read(ctx, &cb, q, &c) || !finish_read(ctx, &cb, q, &c)))
+		_exit(T_FAIL);
+	if (blocked) {
+		t_prep_pread(&cb, p[0], &c, 1, 0);
+		T_EQ(sys_io_submit(ctx, 0, &list), 0);
+		/* No writer can rescue this one: the parent times out if it blocks. */
+		if (!T_TRUE(wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
+			_exit(T_FAIL);
+		/* Its helper went: an empty io_submit() makes another. */
+		T_EQ(sys_io_submit(ctx, 0, &list), 0);
+	}
+	if (!T_TRUE(wait_parked(1, 5000)))
+		_exit(T_FAIL);
+	fflush(stdout);
+	if (write(ready, "r", 1) != 1)
+		_exit(T_FAIL);
+	syscall(SYS_exit, 3);
+	_exit(T_FAIL);
+}
+
+/* Waits up to @timeout_ms for @pid; true and its status if it ended. */
+static bool wait_child(pid_t pid, int *status, int timeout_ms)
+{
+	long long deadline = t_now_us() + timeout_ms * 1000LL;
+	pid_t w;
+
+	while ((w = waitpid(pid, status, WNOHANG)) == 0) {
+		if (t_now_us() > deadline)
+			return false;
+		usleep(5000);
+	}
+	if (w != pid)
+		t_bail("waitpid: %s", strerror(errno));
+	return true;
+}
+
+static enum t_result last_thread_exits(bool blocked, bool back)
+{
+	struct pollfd pr;
+	int p[2], ready[2], status = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(ready[0]);
+		leave_helpers_alone(p, ready[1], blocked, back);
+	}
+	close(p[0]);
+	close(ready[1]);
+	pr = (struct pollfd){ .fd = ready[0], .events = POLLIN };
+	if (!T_EQ(poll(&pr, 1, 20000), 1)) {
+		t_diag("the child did not get ready in 20 s");
+		goto out;
+	}
+	if (blocked) {
+		/* Its blocked read keeps a thread, and so the process, alive. */
+		usleep(300000);
+		if (!T_EQ(waitpid(pid, &status, WNOHANG), 0)) {
+			t_diag("the child was reaped (status 0x%x) with a thread still blocked", status);
+			pid = 0;
+			goto out;
+		}
+		if (write(p[1], "x", 1) != 1)
+			t_bail("write: %s", strerror(errno));
+	}
+	/* Only helpers left: they exit, and the process with them. */
+	if (!T_TRUE(wait_child(pid, &status, 10000)))
+		goto out;
+	T_TRUE(WIFEXITED(status));
+	T_EQ(status, 3 << 8);
+	pid = 0;
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	close(p[1]);
+	close(ready[0]);
+	return t_result();
+}
+
+static enum t_result test_last_thread_exits(void)
+{
+	return last_thread_exits(false, true);
+}
+
+static enum t_result test_last_thread_exits_blocked(void)
+{
+	return last_thread_exits(true, true);
+}
+
+static enum t_result test_last_thread_exits_blocked_helper_leads(void)
+{
+	return last_thread_exits(true, false);
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		{ "helpers show in /proc/self/task, each with the process's Tgid", test_visible },
+		{ "parked helpers block every signal but SIGKILL and SIGSTOP", test_sigblk },
+		{ "fs.aio-syslet-max-threads 2: two reads hand off, six run synchronously", test_max_threads },
+		{ "when the last user thread exits, the parked helpers go and the process exits", test_last_thread_exits },
+		{ "when it exits with a read blocked, the process exits once the read completes", test_last_thread_exits_blocked },
+		{ "the same with the user context (and group leadership) on a later helper", test_last_thread_exits_blocked_helper_leads },
+	};
+
+	t_require_syslet();
+	/* A write to the pipe of a child already gone fails with EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
+	return T_RUN(cases);
+}

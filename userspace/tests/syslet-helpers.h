@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Helpers shared by the syslet cases (syslet-keeps-*, syslet-exec-*): a
+ * watchdog, running a scenario in the thread-group leader, in a second
+ * pthread or in a forked child, the warm-up that leaves a helper parked,
+ * and a PREAD on an empty pipe that blocks, so that io_submit() hands off,
+ * until the case writes the pipe.
+ *
+ * A handoff is proven, not timed: io_submit() returned 1 while the event
+ * is not in the ring and nothing wrote the pipe yet.  A "rescuer" thread
+ * writes the pipe if io_submit() has not returned within SH_HANDOFF_MS, so
+ * a synchronous io_submit() fails the check instead of hanging.
+ */
+#ifndef AIO_SYSLET_SYSLET_HELPERS_H
+#define AIO_SYSLET_SYSLET_HELPERS_H
+
+#include "t.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* How long io_submit() of a handoff may take before the rescuer writes the pipe. */
+#define SH_HANDOFF_MS		1000
+/* aio_data of the warm-up's iocbs. */
+#define SH_WARM_DATA		0x5757000000000000ULL
+/* Exit status of a forked scenario that passed: distinct from 0 on purpose. */
+#define SH_CHILD_PASS		42
+/* task->flags bit that /proc/PID/task/TID/stat shows for a syslet helper. */
+#define SH_PF_USER_WORKER	0x00004000UL
+
+static inline void sh_alarm(int sig)
+{
+	static const char msg[] = "Bail out! watchdog: the sub-test hung\n";
+
+	(void)sig;
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0) {
+		/* nothing more to do */
+	}
+	_exit(98);
+}
+
+/* A sub-test that hangs fails: the program bails out after @seconds. */
+static inline void sh_watchdog(unsigned int seconds)
+{
+	struct sigaction sa = { .sa_handler = sh_alarm };
+
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(seconds);
+}
+
+static inline pid_t sh_gettid(void)
+{
+	return (pid_t)syscall(SYS_gettid);
+}
+
+struct sh_thread_arg {
+	enum t_result (*fn)(void);
+	enum t_result r;
+};
+
+static inline void *sh_thread_main(void *p)
+{
+	struct sh_thread_arg *a = p;
+
+	a->r = a->fn();
+	return p;
+}
+
+/* Runs @fn in a new pthread, which does not lead the thread group. */
+static inline enum t_result sh_in_thread(enum t_result (*fn)(void))
+{
+	struct sh_thread_arg a = { fn, T_FAIL };
+	struct timespec ts;
+	void *ret = NULL;
+	pthread_t th;
+	int err;
+
+	err = pthread_create(&th, NULL, sh_thread_main, &a);
+	if (err)
+		t_bail("pthread_create: %s", strerror(err));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 30;
+	err = pthread_timedjoin_np(th, &ret, &ts);
+	if (err)
+		t_bail("pthread_join of the test thread: %s", strerror(err));
+	T_TRUE(ret == &a);
+	return a.r;
+}
+
+/*
+ * Reaps @pid, killing it if it has not exited within @timeout_s; true
+ * when waitpid() returned exactly @pid and it exited with @status.
+ */
+static inline bool sh_reap_child(pid_t pid, int status, int timeout_s)
+{
+	long long deadline = t_now_us() + timeout_s * 1000000LL;
+	pid_t got;
+	int st = 0;
+
+	while ((got = waitpid(pid, &st, WNOHANG)) == 0) {
+		if (t_now_us() > deadline) {
+			t_diag("child %d still running after %d s: killed", (int)pid, timeout_s);
+			kill(pid, SIGKILL);
+			deadline = t_now_us() + 5000000;
+			while (waitpid(pid, &st, WNOHANG) == 0 && t_now_us() < deadline)
+				usleep(2000);
+			if (t_now_us() >= deadline)
+				t_diag("child %d survives SIGKILL for 5 s: left behind", (int)pid);
+			return T_TRUE(!"child hung");
+		}
+		usleep(2000);
+	}
+	if (!T_EQ(got, pid))
+		return false;
+	if (WIFSIGNALED(st))
+		t_diag("child %d killed by signal %d", (int)pid, WTERMSIG(st));
+	if (!T_TRUE(WIFEXITED(st)))
+		return false;
+	return T_EQ(WEXITSTATUS(st), status);
+}
+
+/*
+ * Runs @fn in a forked child process, in its main thread: the leader of
+ * a new thread group.  The child exits SH_CHILD_PASS when @fn passed;
+ * the parent's waitpid() must return its pid and that status.
+ */
+static inline enum t_result sh_in_child(enum t_result (*fn)(void))
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		enum t_result r;
+
+		sh_watchdog(40);
+		r = fn();
+		fflush(stdout);
+		_exit(r == T_PASS && t_result() == T_PASS ? SH_CHILD_PASS : 1);
+	}
+	return sh_reap_child(pid, SH_CHILD_PASS, 45) ? T_PASS : T_FAIL;
+}
+
+/* Parked syslet helpers of this process: sleeping threads flagged PF_USER_WORKER. */
+static inline int sh_parked_helpers(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		t_bail("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		char path[300], buf[512], *p, state;
+		unsigned long flags;
+		ssize_t len;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* exited meanwhile */
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* The name may hold anything: fields follow the last ')'. */
+		p = strrchr(buf, ')');
+		if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
+			continue;
+		if (state == 'S' && (flags & SH_PF_USER_WORKER))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* One PREAD of an empty pipe, and what became of it. */
+struct sh_block {
+	aio_context_t ctx;
+	int pfd[2];		/* the PREAD waits on pfd[0] */
+	int stop[2];		/* a byte here: io_submit() returned */
+	int rescue_ms;
+	pthread_t rescuer;
+	bool rescuer_running;
+	int rescued;		/* the rescuer wrote the pipe (atomic) */
+	bool reaped;		/* the event was taken from the ring early */
+	struct io_event ev;
+	struct iocb cb;
+	struct iocb *list[1];
+	char buf[8];
+	long long submit_us;	/* how long io_submit() took */
+};
+
+static inline void *sh_rescuer(void *p)
+{
+	struct sh_block *b = p;
+	struct pollfd pf = { .fd = b->stop[0], .events = POLLIN };
+	int r;
+
+	do
+		r = poll(&pf, 1, b->rescue_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0) {
+		__atomic_store_n(&b->rescued, 1, __ATOMIC_SEQ_CST);
+		if (write(b->pfd[1], "R", 1) != 1)
+			t_bail("rescuer: write to the pipe: %s", strerror(errno));
+	}
+	return NULL;
+}
+
+/*
+ * Prepares in @b a PREAD of up to 8 bytes from a new empty pipe, with
+ * @data as aio_data, and starts the rescuer, which writes "R" to the pipe
+ * after @rescue_ms unless told that io_submit() returned.
+ */
+static inline void sh_block_start(struct sh_block *b, aio_context_t ctx, uint64_t data,
+				  int rescue_ms)
+{
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->ctx = ctx;
+	b->rescue_ms = rescue_ms;
+	if (pipe2(b->pfd, O_CLOEXEC) || pipe2(b->stop, O_CLOEXEC))
+		t_bail("pipe2: %s", strerror(errno));
+	t_prep_pread(&b->cb, b->pfd[0], b->buf, sizeof(b->buf), 0);
+	b->cb.aio_data = data;
+	b->list[0] = &b->cb;
+	err = pthread_create(&b->rescuer, NULL, sh_rescuer, b);
+	if (err)
+		t_bail("pthread_create: %s", strerror(err));
+	b->rescuer_running = true;
+}
+
+/* io_submit() of the PREAD; returns what io_submit() returned. */
+static inline long sh_block_submit(struct sh_block *b)
+{
+	long long t0 = t_now_us();
+	long ret = sys_io_submit(b->ctx, 1, b->list);
+
+	b->submit_us = t_now_us() - t0;
+	return ret;
+}
+
+/* Tells the rescuer io_submit() returned; true if it had written the pipe. */
+static inline bool sh_block_stop_rescuer(struct sh_block *b)
+{
+	if (b->rescuer_running) {
+		if (write(b->stop[1], "s", 1) != 1)
+			t_bail("write: %s", strerror(errno));
+		pthread_join(b->rescuer, NULL);
+		b->rescuer_running = false;
+	}
+	return __atomic_load_n(&b->rescued, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * io_submit() returned @ret: checks that it handed off, i.e. returned 1
+ * while the PREAD still waits (no event yet, the pipe still empty).
+ */
+static inline bool sh_expect_handoff(struct sh_block *b, long ret)
+{
+	struct timespec zero = { 0, 0 };
+	long n = sys_io_getevents(b->ctx, 0, 1, &b->ev, &zero);
+	bool rescued = sh_block_stop_rescuer(b);
+	bool ok = T_EQ(ret, 1);
+
+	if (n == 1)
+		b->reaped = true;
+	if (!T_EQ(n, 0))
+		t_diag("the event was in the ring when io_submit() returned: no handoff");
+	if (!T_TRUE(!rescued))
+		t_diag("io_submit() returned only after the pipe was written (%lld us): no handoff",
+		       b->submit_us);
+	return ok && n == 0 && !rescued;
+}
+
+/*
+ * The opposite: io_submit() ran the PREAD to its end, returning 1 only
+ * once the rescuer had written the pipe, with the event in the ring.
+ */
+static inline bool sh_expect_sync(struct sh_block *b, long ret)
+{
+	struct timespec zero = { 0, 0 };
+	bool ok = T_EQ(ret, 1);
+	long n;
+
+	ok &= T_TRUE(__atomic_load_n(&b->rescued, __ATOMIC_SEQ_CST));
+	n = sys_io_getevents(b->ctx, 0, 1, &b->ev, &zero);
+	if (n == 1)
+		b->reaped = true;
+	ok &= T_EQ(n, 1);
+	sh_block_stop_rescuer(b);
+	return ok;
+}
+
+/* The PREAD blocked in a handoff: starts it and checks that it handed off. */
+static inline bool sh_handoff(struct sh_block *b, aio_context_t ctx, uint64_t data)
+{
+	sh_block_start(b, ctx, data, SH_HANDOFF_MS);
+	return sh_expect_handoff(b, sh_block_submit(b));
+}
+
+/*
+ * Completes the PREAD by writing "c" to the pipe (unless the rescuer
+ * wrote) and reaps its event: exactly one, with the iocb's aio_data and
+ * obj, res 1, the byte read; then no other event.  Closes the pipes.
+ */
+static inline bool sh_block_finish(struct sh_block *b)
+{
+	struct timespec zero = { 0, 0 };
+	bool rescued = sh_block_stop_rescuer(b);
+	char want = rescued ? 'R' : 'c';
+	struct io_event extra;
+	bool ok = true;
+
+	if (!b->reaped) {
+		if (!rescued && write(b->pfd[1], "c", 1) != 1)
+			t_bail("write to the pipe: %s", strerror(errno));
+		ok &= T_EQ(t_reap(b->ctx, &b->ev, 1, 5000), 1);
+	}
+	ok &= T_EQ(b->ev.data, b->cb.aio_data);
+	ok &= T_EQ(b->ev.obj, (uintptr_t)&b->cb);
+	ok &= T_EQ(b->ev.res, 1);
+	ok &= T_EQ(b->ev.res2, 0);
+	ok &= T_EQ(b->buf[0], want);
+	ok &= T_EQ(sys_io_getevents(b->ctx, 0, 1, &extra, &zero), 0);
+	close(b->pfd[0]);
+	close(b->pfd[1]);
+	close(b->stop[0]);
+	close(b->stop[1]);
+	return ok;
+}
+
+/*
+ * Leaves a helper parked, so that the next blocking iocb hands off: a
+ * block that finds no helper runs synchronously and asks the pool for
+ * one, which the next io_submit() makes; it is usable once parked.
+ */
+static inline bool sh_warm_up(aio_context_t ctx)
+{
+	struct timespec ts = { 5, 0 };
+	struct iocb cb, *list[1] = { &cb };
+	struct io_event ev;
+	struct sh_block b;
+	long long deadline;
+	bool ok = true;
+	int pfd[2];
+	char c = 0;
+
+	/* Handed off if a helper is parked already, else synchronous for 50 ms. */
+	sh_block_start(&b, ctx, SH_WARM_DATA, 50);
+	ok &= T_EQ(sh_block_submit(&b), 1);
+	ok &= sh_block_finish(&b);
+
+	/* A PREAD of a pipe holding a byte does not block. */
+	if (pipe2(pfd, O_CLOEXEC) || write(pfd[1], "p", 1) != 1)
+		t_bail("pipe: %s", strerror(errno));
+	t_prep_pread(&cb, pfd[0], &c, 1, 0);
+	cb.aio_data = SH_WARM_DATA + 1;
+	ok &= T_EQ(sys_io_submit(ctx, 1, list), 1);
+	ok &= T_EQ(sys_io_getevents(ctx, 1, 1, &ev, &ts), 1);
+	ok &= T_EQ(ev.data, SH_WARM_DATA + 1);
+	ok &= T_EQ(ev.res, 1);
+	close(pfd[0]);
+	close(pfd[1]);
+
+	deadline = t_now_us() + 5000000;
+	while (sh_parked_helpers() < 1 && t_now_us() < deadline)
+		usleep(1000);
+	if (!T_TRUE(sh_parked_helpers() >= 1)) {
+		t_diag("no syslet helper parked 5 s after the warm-up");
+		ok = false;
+	}
+	return ok;
+}
+
+/* Reads one line of a /proc file into @buf; bails when it cannot. */
+static inline void sh_read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		t_bail("open %s: %s", path, strerror(errno));
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		t_bail("read %s: %s", path, strerror(errno));
+	buf[n] = '\0';
+	close(fd);
+}
+
+#endif /* AIO_SYSLET_SYSLET_HELPERS_H */

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Description: a handoff keeps signal mask, sigaltstack and pending signals; signals reach us. */
+#include "syslet-helpers.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM		(1U << 31)
+#endif
+
+#define ALTSTACK_SIZE		(64 * 1024)
+
+/* What the handlers saw; each sub-test runs in one thread at a time. */
+static volatile sig_atomic_t usr1_count, usr2_count, rt_count;
+static volatile pid_t usr1_tid, usr2_tid, rt_tid;
+static volatile int usr1_code, rt_code[2], rt_value[2], rt_pid[2];
+static volatile uintptr_t usr1_sp;
+
+static void on_usr1(int sig, siginfo_t *si, void *uc)
+{
+	volatile char here;
+
+	(void)sig;
+	(void)uc;
+	usr1_tid = sh_gettid();
+	usr1_code = si->si_code;
+	usr1_sp = (uintptr_t)&here;
+	usr1_count++;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	usr2_tid = sh_gettid();
+	usr2_count++;
+}
+
+static void on_rt(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	rt_tid = sh_gettid();
+	if (rt_count < 2) {
+		rt_code[rt_count] = si->si_code;
+		rt_value[rt_count] = si->si_value.sival_int;
+		rt_pid[rt_count] = si->si_pid;
+	}
+	rt_count++;
+}
+
+static void handle(int sig, void (*fn)(int), void (*act)(int, siginfo_t *, void *), int flags)
+{
+	struct sigaction sa = { .sa_flags = flags };
+
+	if (act) {
+		sa.sa_sigaction = act;
+		sa.sa_flags |= SA_SIGINFO;
+	} else {
+		sa.sa_handler = fn;
+	}
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL))
+		t_bail("sigaction(%d): %s", sig, strerror(errno));
+}
+
+/* Each signal a program can block: in @got as in @want. */
+static bool same_sigset(const sigset_t *got, const sigset_t *want, const char *what)
+{
+	bool ok = true;
+
+	for (int s = 1; s <= SIGRTMAX; s++) {
+		if (s == SIGKILL || s == SIGSTOP || (s > 31 && s < SIGRTMIN))
+			continue;	/* unblockable, or glibc's own */
+		if (sigismember(got, s) != sigismember(want, s)) {
+			t_diag("%s: signal %d %s", what, s,
+			       sigismember(want, s) ? "missing" : "unexpected");
+			ok = false;
+		}
+	}
+	return T_TRUE(ok);
+}
+
+static enum t_result test_mask_pending(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	void *stack = t_aligned_alloc(4096, ALTSTACK_SIZE);
+	stack_t ss = { .ss_sp = stack, .ss_size = ALTSTACK_SIZE, .ss_flags = SS_AUTODISARM };
+	stack_t now, off = { .ss_flags = SS_DISABLE };
+	int rt = SIGRTMIN + 3;
+	sigset_t set, pend, old, cur, one;
+	pid_t tid = sh_gettid();
+	struct sh_block b;
+
+	sh_watchdog(60);
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	usr2_count = rt_count = 0;
+	handle(SIGUSR2, on_usr2, NULL, 0);
+	handle(rt, NULL, on_rt, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, rt);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGTTIN);
+	sigaddset(&set, SIGRTMIN + 7);
+	sigaddset(&set, SIGRTMAX);
+	if (pthread_sigmask(SIG_SETMASK, &set, &old))
+		t_bail("pthread_sigmask");
+	if (sigaltstack(&ss, NULL))
+		t_bail("sigaltstack: %s", strerror(errno));
+	/* Thread-directed and blocked: they wait in our pending set, RT ones queued. */
+	if (syscall(SYS_tgkill, getpid(), tid, SIGUSR2) ||
+	    pthread_sigqueue(pthread_self(), rt, (union sigval){ .sival_int = 111 }) ||
+	    pthread_sigqueue(pthread_self(), rt, (union sigval){ .sival_int = 222 }))
+		t_bail("queueing signals: %s", strerror(errno));
+	sigemptyset(&pend);
+	sigaddset(&pend, SIGUSR2);
+	sigaddset(&pend, rt);
+	sigpending(&cur);
+	same_sigset(&cur, &pend, "pending before the handoff");
+
+	if (!sh_handoff(&b, ctx, 0x5165)) {
+		sh_block_finish(&b);
+		return T_FAIL;
+	}
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	same_sigset(&cur, &set, "mask after the handoff");
+	memset(&now, 0, sizeof(now));
+	sigaltstack(NULL, &now);
+	T_TRUE(now.ss_sp == stack);
+	T_EQ(now.ss_size, ALTSTACK_SIZE);
+	T_EQ((unsigned int)now.ss_flags, SS_AUTODISARM);
+	sigpending(&cur);
+	same_sigset(&cur, &pend, "pending after the handoff");
+	T_EQ(usr2_count, 0);
+	T_EQ(rt_count, 0);
+
+	/* Unblocked, each runs its handler before sigprocmask() returns, here. */
+	sigemptyset(&one);
+	sigaddset(&one, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	T_EQ(usr2_count, 1);
+	T_EQ(usr2_tid, tid);
+	sigemptyset(&one);
+	sigaddset(&one, rt);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	if (T_EQ(rt_count, 2)) {
+		T_EQ(rt_tid, tid);
+		T_EQ(rt_value[0], 111);
+		T_EQ(rt_value[1], 222);
+		T_EQ(rt_code[0], SI_QUEUE);
+		T_EQ(rt_code[1], SI_QUEUE);
+		T_EQ(rt_pid[0], getpid());
+	}
+	sigpending(&cur);
+	sigemptyset(&pend);
+	same_sigset(&cur, &pend, "pending after unblocking");
+	sh_block_finish(&b);
+
+	sigaltstack(&off, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	signal(SIGUSR2, SIG_DFL);
+	signal(rt, SIG_DFL);
+	free(stack);
+	T_EQ(sys_io_destroy(ctx), 0);
+	alarm(0);
+	return t_result();
+}
+
+/* The last SIGUSR1 ran in thread @tid, on the alternate stack, from a tkill. */
+static void check_usr1(int count, pid_t tid, const void *stack)
+{
+	T_EQ(usr1_count, count);
+	T_EQ(usr1_tid, tid);
+	T_EQ(usr1_code, SI_TKILL);
+	T_TRUE(usr1_sp >= (uintptr_t)stack && usr1_sp < (uintptr_t)stack + ALTSTACK_SIZE);
+}
+
+static enum t_result test_send(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	void *stack = t_aligned_alloc(4096, ALTSTACK_SIZE);
+	stack_t ss = { .ss_sp = stack, .ss_size = ALTSTACK_SIZE };
+	stack_t off = { .ss_flags = SS_DISABLE };
+	pid_t tid = sh_gettid();
+	sigset_t one, old;
+	struct sh_block b;
+
+	sh_watchdog(60);
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	usr1_count = 0;
+	handle(SIGUSR1, NULL, on_usr1, SA_ONSTACK);
+	sigemptyset(&one);
+	sigaddset(&one, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &one, &old);
+	if (sigaltstack(&ss, NULL))
+		t_bail("sigaltstack: %s", strerror(errno));
+
+	if (sh_handoff(&b, ctx, 0x5e4d)) {
+		/* A signal a thread sends itself is handled before the call returns. */
+		T_EQ(syscall(SYS_tgkill, getpid(), sh_gettid(), SIGUSR1), 0);
+		check_usr1(1, tid, stack);
+		T_EQ(pthread_kill(pthread_self(), SIGUSR1), 0);
+		check_usr1(2, tid, stack);
+		T_EQ(raise(SIGUSR1), 0);
+		check_usr1(3, tid, stack);
+	}
+	sh_block_finish(&b);
+
+	sigaltstack(&off, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	signal(SIGUSR1, SIG_DFL);
+	free(stack);
+	T_EQ(sys_io_destroy(ctx), 0);
+	alarm(0);
+	return t_result();
+}
+
+/*
+ * A thread made before the handoff, "taker", is the only one that does
+ * not block SIGUSR1: a signal to the process must wake it.
+ */
+static int taker_ready[2], taker_done[2];
+
+static void *taker(void *p)
+{
+	struct pollfd pf = { .fd = taker_done[0], .events = POLLIN };
+	sigset_t one;
+	pid_t tid = sh_gettid();
+
+	(void)p;
+	sigemptyset(&one);
+	sigaddset(&one, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	if (write(taker_ready[1], &tid, sizeof(tid)) != sizeof(tid))
+		t_bail("write: %s", strerror(errno));
+	/* The handler interrupts this; the test's last resort is a write. */
+	poll(&pf, 1, 20000);
+	return NULL;
+}
+
+static enum t_result test_process_signal(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	struct pollfd pf;
+	sigset_t one, old;
+	struct sh_block b;
+	pid_t taker_tid = 0;
+	long long t0;
+	pthread_t th;
+
+	sh_watchdog(60);
+	usr1_count = 0;
+	usr1_tid = 0;
+	handle(SIGUSR1, NULL, on_usr1, 0);
+	sigemptyset(&one);
+	sigaddset(&one, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &one, &old);
+	if (pipe2(taker_ready, O_CLOEXEC) || pipe2(taker_done, O_CLOEXEC))
+		t_bail("pipe2: %s", strerror(errno));
+	if (pthread_create(&th, NULL, taker, NULL))
+		t_bail("pthread_create");
+	pf = (struct pollfd){ .fd = taker_ready[0], .events = POLLIN };
+	if (poll(&pf, 1, 10000) != 1 || read(taker_ready[0], &taker_tid, sizeof(taker_tid)) !=
+	    sizeof(taker_tid))
+		t_bail("the taker thread did not start");
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+
+	if (sh_handoff(&b, ctx, 0x5190)) {
+		T_EQ(kill(getpid(), SIGUSR1), 0);
+		t0 = t_now_us();
+		while (!usr1_count && t_now_us() - t0 < 5000000)
+			usleep(1000);
+		if (!T_EQ(usr1_count, 1))
+			t_diag("the thread that takes SIGUSR1 was not woken: lost wakeup");
+		else
+			T_EQ(usr1_tid, taker_tid);
+	}
+	sh_block_finish(&b);
+
+	/* Ends the taker, woken or not. */
+	if (write(taker_done[1], "d", 1) != 1)
+		t_bail("write: %s", strerror(errno));
+	pthread_join(th, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	signal(SIGUSR1, SIG_DFL);
+	close(taker_ready[0]);
+	close(taker_ready[1]);
+	close(taker_done[0]);
+	close(taker_done[1]);
+	T_EQ(sys_io_destroy(ctx), 0);
+	alarm(0);
+	return t_result();
+}
+
+/* In a new process: the thread list then has the old leader first, as it always has. */
+static enum t_result test_process_signal_leader(void)
+{
+	return sh_in_child(test_process_signal);
+}
+
+static enum t_result test_process_signal_thread(void)
+{
+	sigset_t one, old;
+	enum t_result r;
+
+	/* This thread must not take the signal either. */
+	sigemptyset(&one);
+	sigaddset(&one, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &one, &old);
+	r = sh_in_thread(test_process_signal);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static enum t_result test_mask_pending_thread(void)
+{
+	return sh_in_thread(test_mask_pending);
+}
+
+static enum t_result test_send_thread(void)
+{
+	return sh_in_thread(test_send);
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		{ "leader: mask, altstack, pending (queued RT) signals kept, then delivered",
+		  test_mask_pending },
+		{ "thread: mask, altstack, pending (queued RT) signals kept, then delivered",
+		  test_mask_pending_thread },
+		{ "leader: tgkill, pthread_kill, raise after a handoff: handler runs in our thread",
+		  test_send },
+		{ "thread: tgkill, pthread_kill, raise after a handoff: handler runs in our thread",
+		  test_send_thread },
+		{ "leader: after a handoff, a signal to the process wakes the one thread taking it",
+		  test_process_signal_leader },
+		{ "thread: after a handoff, a signal to the process wakes the one thread taking it",
+		  test_process_signal_thread },
+	};
+
+	t_require_syslet();
+	return T_RUN(cases);
+}

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Description: io_submit() on syslets counts the iocb that blocked, never returns 0, and is stock with fs.aio-syslet 0. */
+#include "t.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define SEED 41
+#define FILE_SIZE (64 * 1024)
+#define DATA 0x7100
+/* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
+#define RESCUE_MS 3000
+#define SYSLET_SYSCTL "/proc/sys/fs/aio-syslet"
+/* <linux/sched.h>: set on a helper from its creation (or parking) until it takes over a caller. */
+#define PF_USER_WORKER 0x00004000
+
+/*
+ * A thread that writes @len bytes to the pipe @fd after @delay_ms unless
+ * stopped first: it rescues a read that did not hand off, so nothing
+ * hangs, and when it wrote tells whether io_submit() waited for the data.
+ */
+struct writer {
+	pthread_t thread;
+	int fd;
+	const void *data;
+	size_t len;
+	int delay_ms;
+	int stop[2];
+	_Atomic long long wrote_us;	/* t_now_us() just before the write; 0 if none */
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+	struct pollfd p = { .fd = w->stop[0], .events = POLLIN };
+	int ret = poll(&p, 1, w->delay_ms);
+
+	if (ret < 0)
+		t_bail("writer: poll: %s", strerror(errno));
+	if (ret > 0)
+		return NULL;
+	atomic_store(&w->wrote_us, t_now_us());
+	if (write(w->fd, w->data, w->len) != (ssize_t)w->len)
+		t_bail("writer: write: %s", strerror(errno));
+	return NULL;
+}
+
+static void writer_start(struct writer *w, int fd, const void *data, size_t len, int delay_ms)
+{
+	int err;
+
+	w->fd = fd;
+	w->data = data;
+	w->len = len;
+	w->delay_ms = delay_ms;
+	atomic_store(&w->wrote_us, 0);
+	if (pipe2(w->stop, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	err = pthread_create(&w->thread, NULL, writer_fn, w);
+	if (err)
+		t_bail("pthread_create: %s", strerror(err));
+}
+
+/* Stops the writer if it has not written; returns when it wrote, 0 if it did not. */
+static long long writer_stop(struct writer *w)
+{
+	if (write(w->stop[1], "s", 1) != 1)
+		t_bail("write: %s", strerror(errno));
+	pthread_join(w->thread, NULL);
+	close(w->stop[0]);
+	close(w->stop[1]);
+	return atomic_load(&w->wrote_us);
+}
+
+/* Parked helpers: sleeping tasks with PF_USER_WORKER in /proc/self/task/N/stat. */
+static int count_parked(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		t_bail("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		char path[300], buf[1024], state, *p;
+		unsigned long flags;
+		ssize_t len;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* exited meanwhile */
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* "tid (comm) state ppid pgrp session tty_nr tpgid flags ..." */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) == 2 &&
+		    state == 'S' && (flags & PF_USER_WORKER))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static bool wait_parked(int n, int timeout_ms)
+{
+	long long deadline = t_now_us() + timeout_ms * 1000LL;
+
+	while (count_parked() < n) {
+		if (t_now_us() > deadline) {
+			t_diag("no %d parked helper(s) after %d ms", n, timeout_ms);
+			return false;
+		}
+		usleep(2000);
+	}
+	return true;
+}
+
+/*
+ * The first block of a process finds no parked helper and stays
+ * synchronous; the pool makes one for the next.  Blocks once on a pipe a
+ * writer fills after 50 ms, then waits for a helper to park: an empty
+ * io_submit() runs the preparation that makes one if still wanted.
+ */
+static bool warm_up(aio_context_t ctx)
+{
+	struct iocb cb, *list = &cb;
+	struct io_event ev;
+	struct writer w;
+	int p[2];
+	char c = 0;
+	bool ok;
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	t_prep_pread(&cb, p[0], &c, 1, 0);
+	writer_start(&w, p[1], "w", 1, 50);
+	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);
+	ok = T_EQ(t_reap(ctx, &ev, 1, 5000), 1) && ok;
+	ok = ok && T_EQ(ev.res, 1) && T_EQ(c, 'w');
+	writer_stop(&w);
+	close(p[0]);
+	close(p[1]);
+	ok = T_EQ(sys_io_submit(ctx, 0, &list), 0) && ok;
+	return T_TRUE(wait_parked(1, 5000)) && ok;
+}
+
+/* A batch of three reads: the one at @pipe_at reads the empty pipe, the others the cached file. */
+struct batch {
+	aio_context_t ctx;
+	int fd, p[2];
+	char pbuf[16];
+	unsigned char *buf[3];
+	struct iocb cb[3];
+	struct iocb *list[3];
+	int pipe_at;
+};
+
+static void batch_init(struct batch *b, int pipe_at)
+{
+	b->ctx = t_setup_ctx(16);
+	b->fd = t_pattern_file(FILE_SIZE, SEED, 0, NULL, 0);
+	if (pipe2(b->p, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	memset(b->pbuf, 0, sizeof(b->pbuf));
+	b->pipe_at = pipe_at;
+	for (int i = 0; i < 3; i++) {
+		b->buf[i] = t_aligned_alloc(4096, 4096);
+		if (i == pipe_at)
+			t_prep_pread(&b->cb[i], b->p[0], b->pbuf, sizeof(b->pbuf), 0);
+		else
+			t_prep_pread(&b->cb[i], b->fd, b->buf[i], 4096, 4096 * (i + 1));
+		b->cb[i].aio_data = DATA + (uint64_t)i;
+		b->list[i] = &b->cb[i];
+	}
+}
+
+/* Checks event @ev is that of iocb @i of the batch, with its result and data. */
+static void check_event(struct batch *b, const struct io_event *ev, int i)
+{
+	T_EQ(ev->data, DATA + (uint64_t)i);
+	T_EQ(ev->obj, (uintptr_t)&b->cb[i]);
+	T_EQ(ev->res2, 0);
+	if (i == b->pipe_at) {
+		T_EQ(ev->res, 5);
+		T_MEM(b->pbuf, "hello", 6);
+	} else {
+		T_EQ(ev->res, 4096);
+		T_TRUE(t_verify_pattern(b->buf[i], 4096, SEED, 4096 * (i + 1)));
+	}
+}
+
+static void batch_free(struct batch *b)
+{
+	/* Whatever failed, nothing stays blocked: io_destroy() waits for it. */
+	if (write(b->p[1], "hello", 5) != 5)
+		t_bail("write: %s", strerror(errno));
+	T_EQ(sys_io_destroy(b->ctx), 0);
+	for (int i = 0; i < 3; i++)
+		free(b->buf[i]);
+	close(b->p[0]);
+	close(b->p[1]);
+	close(b->fd);
+}
+
+static long getevents_now(aio_context_t ctx, struct io_event *ev, long nr)
+{
+	struct timespec zero = { 0, 0 };
+
+	return sys_io_getevents(ctx, 0, nr, ev, &zero);
+}
+
+static enum t_result test_middle_blocks(void)
+{
+	struct io_event ev[3];
+	struct writer w;
+	struct batch b;
+	long ret;
+
+	batch_init(&b, 1);
+	if (!warm_up(b.ctx))
+		goto out;
+	writer_start(&w, b.p[1], "hello", 5, RESCUE_MS);
+	ret = sys_io_submit(b.ctx, 3, b.list);
+	/* Counted up to the blocked read, which is included. */
+	T_EQ(ret, 2);
+	T_EQ(atomic_load(&w.wrote_us), 0);
+	/* The cached read completed in io_submit(): its event is there at once. */
+	if (T_EQ(getevents_now(b.ctx, ev, 3), 1))
+		check_event(&b, &ev[0], 0);
+	/* The pipe read waits for data. */
+	T_EQ(t_reap(b.ctx, ev, 1, 100), 0);
+	if (writer_stop(&w) == 0 && write(b.p[1], "hello", 5) != 5)
+		t_bail("write: %s", strerror(errno));
+	if (T_EQ(t_reap(b.ctx, ev, 1, 5000), 1))
+		check_event(&b, &ev[0], 1);
+	if (ret == 2) {
+		/* The third was not looked at: submitting it now does it. */
+		T_EQ(sys_io_submit(b.ctx, 1, b.list + 2), 1);
+		if (T_EQ(t_reap(b.ctx, ev, 1, 5000), 1))
+			check_event(&b, &ev[0], 2);
+	}
+	T_EQ(getevents_now(b.ctx, ev, 3), 0);
+out:
+	batch_free(&b);
+	return t_result();
+}
+
+static enum t_result test_first_blocks(void)
+{
+	struct io_event ev[3];
+	struct writer w;
+	struct batch b;
+	long ret;
+
+	batch_init(&b, 0);
+	if (!warm_up(b.ctx))
+		goto out;
+	writer_start(&w, b.p[1], "hello", 5, RESCUE_MS);
+	ret = sys_io_submit(b.ctx, 3, b.list);
+	/* 1, never 0: the blocked iocb was submitted. */
+	T_EQ(ret, 1);
+	T_EQ(atomic_load(&w.wrote_us), 0);
+	T_EQ(getevents_now(b.ctx, ev, 3), 0);
+	if (ret == 1) {
+		T_EQ(sys_io_submit(b.ctx, 2, b.list + 1), 2);
+		if (T_EQ(t_reap(b.ctx, ev, 2, 5000), 2)) {
+			bool first = ev[0].data == DATA + 1;
+
+			check_event(&b, &ev[first ? 0 : 1], 1);
+			check_event(&b, &ev[first ? 1 : 0], 2);
+		}
+	}
+	if (writer_stop(&w) == 0 && write(b.p[1], "hello", 5) != 5)
+		t_bail("write: %s", strerror(errno));
+	if (T_EQ(t_reap(b.ctx, ev, 1, 5000), 1))
+		check_event(&b, &ev[0], 0);
+	T_EQ(getevents_now(b.ctx, ev, 3), 0);
+out:
+	batch_free(&b);
+	return t_result();
+}
+
+static enum t_result test_nr_zero(void)
+{
+	struct io_event ev[3];
+	struct batch b;
+
+	batch_init(&b, 0);
+	if (!warm_up(b.ctx))
+		goto out;
+	/* A helper is parked, yet there is nothing to run: 0, and no event. */
+	T_EQ(sys_io_submit(b.ctx, 0, b.list), 0);
+	T_EQ(sys_io_submit(b.ctx, 0, NULL), 0);
+	T_EQ(t_reap(b.ctx, ev, 1, 100), 0);
+	/* The pipe read was not submitted: written data stays in the pipe. */
+	if (write(b.p[1], "x", 1) != 1)
+		t_bail("write: %s", strerror(errno));
+	T_EQ(read(b.p[0], b.pbuf, sizeof(b.pbuf)), 1);
+out:
+	batch_free(&b);
+	return t_result();
+}
+
+static enum t_result test_sysctl_off(void)
+{
+	long long old, wrote, end;
+	struct io_event ev[3];
+	struct writer w;
+	struct batch b;
+	long ret;
+	int lock, err;
+
+	if (!t_is_root())
+		return t_skip("changing fs.aio-syslet needs root");
+	batch_init(&b, 1);
+	if (!warm_up(b.ctx))
+		goto out;
+	/* A helper is parked: with fs.aio-syslet 1 the pipe read would hand off. */
+	lock = open(SYSLET_SYSCTL, O_RDONLY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX))
+		t_bail("lock %s: %s", SYSLET_SYSCTL, strerror(errno));
+	old = t_read_sysctl(SYSLET_SYSCTL);
+	err = t_write_sysctl(SYSLET_SYSCTL, 0);
+	if (err)
+		t_bail("write 0 to %s: %s", SYSLET_SYSCTL, strerror(-err));
+	writer_start(&w, b.p[1], "hello", 5, 300);
+	ret = sys_io_submit(b.ctx, 3, b.list);
+	end = t_now_us();
+	wrote = writer_stop(&w);
+	err = t_write_sysctl(SYSLET_SYSCTL, old);
+	if (err)
+		t_bail("restore %s to %lld: %s", SYSLET_SYSCTL, old, strerror(-err));
+	close(lock);
+	/* Stock: every iocb ran, the blocking one to completion. */
+	T_EQ(ret, 3);
+	T_TRUE(wrote != 0 && end >= wrote);
+	if (T_EQ(t_reap(b.ctx, ev, 3, 5000), 3)) {
+		bool seen[3] = { false };
+
+		for (int i = 0; i < 3; i++) {
+			long long k = (long long)ev[i].data - DATA;
+
+			if (!T_TRUE(k >= 0 && k < 3 && !seen[k]))
+				continue;
+			seen[k] = true;
+			check_event(&b, &ev[i], (int)k);
+		}
+	}
+out:
+	batch_free(&b);
+	return t_result();
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		{ "a batch whose middle read blocks returns 2; its event comes once the pipe is written", test_middle_blocks },
+		{ "a batch whose first read blocks returns 1, never 0", test_first_blocks },
+		{ "nr 0 returns 0 with a helper parked", test_nr_zero },
+		{ "with fs.aio-syslet 0 the batch blocks in io_submit() and returns 3", test_sysctl_off },
+	};
+
+	t_require_syslet();
+	return T_RUN(cases);
+}

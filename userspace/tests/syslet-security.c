@@ -1,0 +1,394 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Description: no handoff to a helper of other credentials, nor from an I/O flusher or a traced caller. */
+#include "t.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef PR_SET_IO_FLUSHER
+#define PR_SET_IO_FLUSHER 57
+#endif
+/* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
+#define RESCUE_MS 3000
+/* Long enough to tell a synchronous read from one handed off, short enough to wait for. */
+#define SYNC_MS 300
+#define NEW_ID 4242
+#define PF_USER_WORKER 0x00004000
+
+/*
+ * A thread that writes @len bytes to the pipe @fd after @delay_ms unless
+ * stopped first: it rescues a read that did not hand off, so nothing
+ * hangs, and when it wrote tells whether io_submit() waited for the data.
+ */
+struct writer {
+	pthread_t thread;
+	int fd;
+	const void *data;
+	size_t len;
+	int delay_ms;
+	int stop[2];
+	_Atomic long long wrote_us;	/* t_now_us() just before the write; 0 if none */
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+	struct pollfd p = { .fd = w->stop[0], .events = POLLIN };
+	int ret = poll(&p, 1, w->delay_ms);
+
+	if (ret < 0)
+		t_bail("writer: poll: %s", strerror(errno));
+	if (ret > 0)
+		return NULL;
+	atomic_store(&w->wrote_us, t_now_us());
+	if (write(w->fd, w->data, w->len) != (ssize_t)w->len)
+		t_bail("writer: write: %s", strerror(errno));
+	return NULL;
+}
+
+static void writer_start(struct writer *w, int fd, const void *data, size_t len, int delay_ms)
+{
+	int err;
+
+	w->fd = fd;
+	w->data = data;
+	w->len = len;
+	w->delay_ms = delay_ms;
+	atomic_store(&w->wrote_us, 0);
+	if (pipe2(w->stop, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	err = pthread_create(&w->thread, NULL, writer_fn, w);
+	if (err)
+		t_bail("pthread_create: %s", strerror(err));
+}
+
+/* Stops the writer if it has not written; returns when it wrote, 0 if it did not. */
+static long long writer_stop(struct writer *w)
+{
+	if (write(w->stop[1], "s", 1) != 1)
+		t_bail("write: %s", strerror(errno));
+	pthread_join(w->thread, NULL);
+	close(w->stop[0]);
+	close(w->stop[1]);
+	return atomic_load(&w->wrote_us);
+}
+
+/* Parked helpers: sleeping tasks with PF_USER_WORKER in /proc/self/task/N/stat. */
+static int count_parked(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		t_bail("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		char path[300], buf[1024], state, *p;
+		unsigned long flags;
+		ssize_t len;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* exited meanwhile */
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* "tid (comm) state ppid pgrp session tty_nr tpgid flags ..." */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) == 2 &&
+		    state == 'S' && (flags & PF_USER_WORKER))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static bool wait_parked(int n, int timeout_ms)
+{
+	long long deadline = t_now_us() + timeout_ms * 1000LL;
+
+	while (count_parked() < n) {
+		if (t_now_us() > deadline) {
+			t_diag("no %d parked helper(s) after %d ms", n, timeout_ms);
+			return false;
+		}
+		usleep(2000);
+	}
+	return true;
+}
+
+/*
+ * The first block of a process finds no parked helper and stays
+ * synchronous; the pool makes one for the next.  Blocks once on a pipe a
+ * writer fills after 50 ms, then waits for a helper to park: an empty
+ * io_submit() runs the preparation that makes one if still wanted.
+ */
+static bool warm_up(aio_context_t ctx)
+{
+	struct iocb cb, *list = &cb;
+	struct io_event ev;
+	struct writer w;
+	int p[2];
+	char c = 0;
+	bool ok;
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	t_prep_pread(&cb, p[0], &c, 1, 0);
+	writer_start(&w, p[1], "w", 1, 50);
+	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);
+	ok = T_EQ(t_reap(ctx, &ev, 1, 5000), 1) && ok;
+	ok = ok && T_EQ(ev.res, 1) && T_EQ(c, 'w');
+	writer_stop(&w);
+	close(p[0]);
+	close(p[1]);
+	ok = T_EQ(sys_io_submit(ctx, 0, &list), 0) && ok;
+	return T_TRUE(wait_parked(1, 5000)) && ok;
+}
+
+/*
+ * Submits a read of an empty pipe that a writer fills after @delay_ms;
+ * returns true if io_submit() returned only after the write (the read ran
+ * synchronously), false if before (handed off), and checks the event.
+ */
+static bool read_was_sync(aio_context_t ctx, int delay_ms)
+{
+	struct iocb cb, *list = &cb;
+	long long wrote, end;
+	struct io_event ev;
+	struct writer w;
+	int p[2];
+	char c = 0;
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	t_prep_pread(&cb, p[0], &c, 1, 0);
+	writer_start(&w, p[1], "s", 1, delay_ms);
+	T_EQ(sys_io_submit(ctx, 1, &list), 1);
+	end = t_now_us();
+	wrote = writer_stop(&w);
+	if (!wrote && write(p[1], "s", 1) != 1)
+		t_bail("write: %s", strerror(errno));
+	if (T_EQ(t_reap(ctx, &ev, 1, 5000), 1)) {
+		T_EQ(ev.obj, (uintptr_t)&cb);
+		T_EQ(ev.res, 1);
+		T_EQ(c, 's');
+	}
+	close(p[0]);
+	close(p[1]);
+	return wrote && end >= wrote;
+}
+
+/* Reads "Uid:" or "Gid:" of every task; counts those whose real id is not @id. */
+static int tasks_without_id(const char *key, unsigned int id)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		t_bail("opendir /proc/self/task: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		char path[300], line[256];
+		unsigned int r, e, s, f;
+		FILE *fp;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
+		fp = fopen(path, "re");
+		if (!fp)
+			continue;
+		while (fgets(line, sizeof(line), fp)) {
+			if (strncmp(line, key, strlen(key)))
+				continue;
+			if (sscanf(line + strlen(key), "%u %u %u %u", &r, &e, &s, &f) != 4 ||
+			    r != id || e != id || s != id || f != id) {
+				line[strcspn(line, "\n")] = '\0';
+				t_diag("task %s: %s", de->d_name, line);
+				n++;
+			}
+			break;
+		}
+		fclose(fp);
+	}
+	closedir(d);
+	return n;
+}
+
+static int wait_tasks_with_id(const char *key, unsigned int id, int timeout_ms)
+{
+	long long deadline = t_now_us() + timeout_ms * 1000LL;
+	int n;
+
+	/* A helper that refused exits on its own: give it a moment. */
+	while ((n = tasks_without_id(key, id)) && t_now_us() < deadline)
+		usleep(20000);
+	return n;
+}
+
+/*
+ * Runs @fn in a forked child, a fresh process (no helper, no pool), and
+ * returns its verdict.  A child still running after @timeout_s fails;
+ * with @tracer, ptrace stops of the child are continued.
+ */
+static enum t_result in_child(enum t_result (*fn)(void), int timeout_s, bool tracer)
+{
+	long long deadline = t_now_us() + timeout_s * 1000000LL;
+	int status;
+	pid_t pid, w;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		enum t_result r = fn();
+
+		fflush(stdout);
+		_exit(t_result() == T_FAIL ? T_FAIL : r);
+	}
+	for (;;) {
+		w = waitpid(pid, &status, WNOHANG);
+		if (w < 0)
+			t_bail("waitpid: %s", strerror(errno));
+		if (w == pid && tracer && WIFSTOPPED(status)) {
+			int sig = WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
+
+			if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig))
+				t_bail("PTRACE_CONT: %s", strerror(errno));
+			continue;
+		}
+		if (w == pid)
+			break;
+		if (t_now_us() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			t_diag("the child ran past %d s", timeout_s);
+			return T_FAIL;
+		}
+		usleep(10000);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == T_SKIP)
+		return t_skip("the child skipped (its diagnostic says why)");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != T_PASS) {
+		t_diag("child status 0x%x", status);
+		return T_FAIL;
+	}
+	return T_PASS;
+}
+
+static enum t_result creds_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	struct iocb *none = NULL;
+
+	/* A helper parks with root's credentials. */
+	if (!warm_up(ctx))
+		return T_FAIL;
+	/* glibc changes every thread it knows of; the helper is not one of them. */
+	if (setresgid(NEW_ID, NEW_ID, NEW_ID) || setresuid(NEW_ID, NEW_ID, NEW_ID))
+		t_bail("setresuid/setresgid %d: %s", NEW_ID, strerror(errno));
+	T_TRUE(count_parked() >= 1);
+	/* The parked helper is root's: not used, the read runs in io_submit(). */
+	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	/* And it does not stay: every thread is the new user's. */
+	T_EQ(wait_tasks_with_id("Uid:", NEW_ID, 5000), 0);
+	T_EQ(tasks_without_id("Gid:", NEW_ID), 0);
+	/* A helper made now has the new credentials, and is used. */
+	T_EQ(sys_io_submit(ctx, 0, &none), 0);
+	if (T_TRUE(wait_parked(1, 5000))) {
+		T_EQ(tasks_without_id("Uid:", NEW_ID), 0);
+		T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+	}
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_creds(void)
+{
+	if (!t_is_root())
+		return t_skip("changing the credentials of a process needs root");
+	return in_child(creds_child, 60, false);
+}
+
+static enum t_result io_flusher_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	struct iocb *none = NULL;
+
+	if (!warm_up(ctx))
+		return T_FAIL;
+	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
+		t_bail("PR_SET_IO_FLUSHER 1: %s", strerror(errno));
+	/* A helper is parked, but an I/O flusher does not hand off. */
+	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	if (prctl(PR_SET_IO_FLUSHER, 0, 0, 0, 0))
+		t_bail("PR_SET_IO_FLUSHER 0: %s", strerror(errno));
+	/* No longer one: it does. */
+	T_EQ(sys_io_submit(ctx, 0, &none), 0);
+	if (T_TRUE(wait_parked(1, 5000)))
+		T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_io_flusher(void)
+{
+	if (!t_is_root())
+		return t_skip("PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE");
+	return in_child(io_flusher_child, 60, false);
+}
+
+static enum t_result traced_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+
+	if (!warm_up(ctx))
+		return T_FAIL;
+	/* The parent traces us from here on. */
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+		t_diag("PTRACE_TRACEME: %s", strerror(errno));
+		T_EQ(sys_io_destroy(ctx), 0);
+		return T_SKIP;
+	}
+	/* A helper is parked, but a traced caller does not hand off. */
+	T_TRUE(count_parked() >= 1);
+	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_traced(void)
+{
+	return in_child(traced_child, 60, true);
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		{ "a parked helper with the old credentials is not used after setresuid(); it exits", test_creds },
+		{ "an I/O flusher (PR_SET_IO_FLUSHER) does not hand off", test_io_flusher },
+		{ "a traced caller (PTRACE_TRACEME) does not hand off", test_traced },
+	};
+
+	t_require_syslet();
+	return T_RUN(cases);
+}
