@@ -9,6 +9,7 @@
 #define AIO_SYSLET_SYSLET_WRITER_H
 
 #include "t.h"
+#include "syslet-helpers.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -81,40 +82,10 @@ static inline long long writer_stop(struct writer *w)
 	return atomic_load(&w->wrote_us);
 }
 
-/* Parked helpers: sleeping tasks with PF_USER_WORKER in /proc/self/task/N/stat. */
+/* Parked helpers: sleeping tasks with PF_USER_WORKER (syslet-helpers.h). */
 static inline int count_parked(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d))) {
-		char path[300], buf[1024], state, *p;
-		unsigned long flags;
-		ssize_t len;
-		int fd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;	/* exited meanwhile */
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		/* "tid (comm) state ppid pgrp session tty_nr tpgid flags ..." */
-		p = strrchr(buf, ')');
-		if (p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) == 2 &&
-		    state == 'S' && (flags & PF_USER_WORKER))
-			n++;
-	}
-	closedir(d);
-	return n;
+	return sh_parked_helpers();
 }
 
 static inline bool wait_parked(int n, int timeout_ms)
