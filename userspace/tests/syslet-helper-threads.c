@@ -23,27 +23,13 @@
 
 #include "syslet-writer.h"
 
-static int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /* Waits up to @timeout_ms for the task count to drop to @n (exiting threads linger a moment). */
 static int settle_tasks(int n, int timeout_ms)
 {
 	long long deadline = t_now_us() + timeout_ms * 1000LL;
 	int got;
 
-	while ((got = count_tasks()) > n && t_now_us() < deadline)
+	while ((got = sh_count_tasks()) > n && t_now_us() < deadline)
 		usleep(5000);
 	return got;
 }
@@ -125,7 +111,7 @@ static enum t_result test_visible(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
 	pid_t tid = gettid(), pid = getpid();
-	int before = count_tasks(), after, p[2];
+	int before = sh_count_tasks(), after, p[2];
 	struct iocb cb;
 	struct dirent *de;
 	DIR *d;
@@ -136,7 +122,7 @@ static enum t_result test_visible(void)
 	if (warm_up(ctx) && hand_off_read(ctx, &cb, p, &c)) {
 		/* Now a blocked former caller too; helpers stay 10 s. */
 		finish_read(ctx, &cb, p, &c);
-		after = count_tasks();
+		after = sh_count_tasks();
 		t_diag("%d task(s) before, %d after the handoff", before, after);
 		T_TRUE(after >= before + 1);
 	}

@@ -15,6 +15,7 @@
 #define AIO_SYSLET_SYSLET_HELPERS_H
 
 #include "t.h"
+#include "syslet-threads.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -32,8 +33,6 @@
 #define SH_WARM_DATA		0x5757000000000000ULL
 /* Exit status of a forked scenario that passed: distinct from 0 on purpose. */
 #define SH_CHILD_PASS		42
-/* task->flags bit that /proc/PID/task/TID/stat shows for a syslet helper. */
-#define SH_PF_USER_WORKER	0x00004000UL
 
 static inline void sh_alarm(int sig)
 {
@@ -148,43 +147,6 @@ static inline enum t_result sh_in_child(enum t_result (*fn)(void))
 		_exit(r == T_PASS && t_result() == T_PASS ? SH_CHILD_PASS : 1);
 	}
 	return sh_reap_child(pid, SH_CHILD_PASS, 45) ? T_PASS : T_FAIL;
-}
-
-/* Parked syslet helpers of this process: sleeping threads flagged PF_USER_WORKER. */
-static inline int sh_parked_helpers(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d))) {
-		char path[300], buf[512], *p, state;
-		unsigned long flags;
-		ssize_t len;
-		int fd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;	/* exited meanwhile */
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		/* The name may hold anything: fields follow the last ')'. */
-		p = strrchr(buf, ')');
-		if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &flags) != 2)
-			continue;
-		if (state == 'S' && (flags & SH_PF_USER_WORKER))
-			n++;
-	}
-	closedir(d);
-	return n;
 }
 
 /* One PREAD of an empty pipe, and what became of it. */

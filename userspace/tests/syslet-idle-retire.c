@@ -14,20 +14,6 @@
 /* Long past the timeout, even for a slow emulated machine. */
 #define RETIRE_LIMIT_S	40
 
-static int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 /*
  * Leaves helpers parked (a warm-up, then a handoff whose former caller
  * parks too), touches nothing AIO for the idle timeout, and checks that
@@ -48,7 +34,7 @@ static bool helpers_retire(aio_context_t ctx)
 		return false;
 	/* The former caller parks once its event is posted: wait for it. */
 	parked_at = t_now_us() + 5000000;
-	while ((tasks = count_tasks()) != (parked = sh_parked_helpers()) + 1 &&
+	while ((tasks = sh_count_tasks()) != (parked = sh_parked_helpers()) + 1 &&
 	       t_now_us() < parked_at)
 		usleep(2000);
 	/* Every helper parked before this: the timeout runs from no later. */
@@ -59,13 +45,13 @@ static bool helpers_retire(aio_context_t ctx)
 
 	/* Well inside the timeout: nobody left yet. */
 	sleep(IDLE_TIMEOUT_S / 2);
-	ok &= T_EQ(count_tasks(), tasks);
+	ok &= T_EQ(sh_count_tasks(), tasks);
 	ok &= T_EQ(sh_parked_helpers(), parked);
 
-	while (count_tasks() > 1 && t_now_us() - parked_at < RETIRE_LIMIT_S * 1000000LL)
+	while (sh_count_tasks() > 1 && t_now_us() - parked_at < RETIRE_LIMIT_S * 1000000LL)
 		usleep(20000);
 	gone_at = t_now_us();
-	ok &= T_EQ(count_tasks(), 1);
+	ok &= T_EQ(sh_count_tasks(), 1);
 	ok &= T_EQ(sh_parked_helpers(), 0);
 	t_diag("helpers gone %lld ms after parking", (gone_at - parked_at) / 1000);
 	/* schedule_timeout() may end a jiffy early; a second of slack covers it. */
