@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Description: libaio batches: partial submission counts, io_set_eventfd, fsync and fdsync. */
+/* Description: libaio batches: partial submission counts (bad iocb, full ring), io_set_eventfd, fsync and fdsync. */
 #define T_LIBAIO
 #include "t.h"
 
@@ -123,6 +123,61 @@ static enum t_result test_bad_first(void)
 	return t_result();
 }
 
+/* More than any ring io_setup(1) makes; the reads all hit one cached block. */
+#define BIG	4096
+
+/*
+ * A batch larger than the ring: io_submit() returns what the ring took,
+ * the rest gets -EAGAIN, and every event that went in is reaped once.
+ */
+static enum t_result test_ring_full(void)
+{
+	int fd = t_pattern_file(LEN, SEED, 0, NULL, 0);
+	struct iocb *cbs = calloc(BIG, sizeof(*cbs)), **ptrs = calloc(BIG, sizeof(*ptrs));
+	unsigned char *seen = calloc(BIG, 1), buf[BIG];
+	struct io_event ev[64];
+	io_context_t ctx = NULL;
+	int n, got = 0;
+
+	if (!cbs || !ptrs || !seen)
+		t_bail("out of memory");
+	if (!T_EQ(io_setup(1, &ctx), 0))
+		return T_FAIL;
+	for (int i = 0; i < BIG; i++) {
+		io_prep_pread(&cbs[i], fd, &buf[i], 1, i % LEN);
+		ptrs[i] = &cbs[i];
+	}
+	n = io_submit(ctx, BIG, ptrs);
+	t_diag("io_submit of %d reads into a ring for 1 returned %d", BIG, n);
+	if (T_TRUE(n > 0 && n < BIG)) {
+		T_EQ(io_submit(ctx, BIG - n, ptrs + n), -EAGAIN);
+		while (got < n) {
+			struct timespec ts = { 5, 0 };
+			int r = io_getevents(ctx, 1, 64, ev, &ts);
+
+			if (!T_TRUE(r > 0))
+				break;
+			for (int i = 0; i < r; i++) {
+				long k = (struct iocb *)ev[i].obj - cbs;
+
+				if (T_TRUE(k >= 0 && k < n) && T_EQ(seen[k], 0)) {
+					seen[k] = 1;
+					T_EQ(ev[i].res, 1);
+				}
+			}
+			got += r;
+		}
+		T_EQ(got, n);
+		expect_no_event(ctx);
+	}
+	T_EQ(io_destroy(ctx), 0);
+	free(cbs);
+	free(ptrs);
+	free(seen);
+	close(fd);
+	return t_result();
+}
+
 static enum t_result test_eventfd(void)
 {
 	int fd = t_pattern_file(NR * LEN, SEED, 0, NULL, 0);
@@ -201,6 +256,8 @@ int main(void)
 		{ "a batch of 8 whose 4th iocb is bad returns 3, and 3 events arrive",
 		  test_bad_fourth },
 		{ "a batch of 8 whose 1st iocb is bad returns -EBADF, no events", test_bad_first },
+		{ "a batch larger than the ring returns what it took, then -EAGAIN; each event reaped once",
+		  test_ring_full },
 		{ "io_set_eventfd on a batch of 8 reads: the eventfd counter reads 8",
 		  test_eventfd },
 		{ "io_prep_fsync and io_prep_fdsync complete with res 0", test_fsync },
