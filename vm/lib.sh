@@ -25,3 +25,9 @@ ensure_pkg() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$1" >&2 ||
 		die "apt-get install $1 failed"
 }
+
+# series_patches FILE: the patch names a series file lists, in order
+# (quilt's format: one per line, '#' starts a comment).
+series_patches() {
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1"
+}

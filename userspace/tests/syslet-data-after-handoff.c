@@ -17,7 +17,6 @@
 #define NR_FREAD 4
 /* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
 #define RESCUE_MS 3000
-#define PF_USER_WORKER 0x00004000
 
 #include "syslet-writer.h"
 
@@ -73,7 +72,7 @@ static bool round_trip(aio_context_t ctx, int fd, int p[2], unsigned char **buf,
 	}
 	/* A helper for this round: made by an empty io_submit() if the last handoff used it. */
 	T_EQ(sys_io_submit(ctx, 0, list), 0);
-	if (!T_TRUE(wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, 5000)))
 		goto out;
 	writer_start(&w, p[1], msg, 8, RESCUE_MS);
 	ret = sys_io_submit(ctx, NR_FREAD + 1, list);
@@ -165,7 +164,7 @@ static enum t_result test_pwrite_after_handoff(void)
 		t_prep_pread(&cb[0], p[0], &c, 1, 0);
 		t_prep_pwrite(&cb[1], fd, wbuf, 3000, off);
 		T_EQ(sys_io_submit(ctx, 0, list), 0);
-		if (!T_TRUE(wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, 5000)))
 			break;
 		writer_start(&w, p[1], "p", 1, RESCUE_MS);
 		ret = sys_io_submit(ctx, 2, list);

@@ -18,7 +18,6 @@
 
 /* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
 #define RESCUE_MS 3000
-#define PF_USER_WORKER 0x00004000
 
 #include "syslet-writer.h"
 
@@ -31,7 +30,7 @@ static bool hand_off_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
 
 	t_prep_pread(cb, p[0], c, 1, 0);
 	T_EQ(sys_io_submit(ctx, 0, &list), 0);
-	if (!T_TRUE(wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, 5000)))
 		return false;
 	writer_start(&w, p[1], "d", 1, RESCUE_MS);
 	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);
@@ -176,7 +175,7 @@ static void __attribute__((noreturn)) exit_with_read_blocked(int p[2], int ready
 	/* No writer can rescue this read: the parent times out if it blocks. */
 	t_prep_pread(&cb, p[0], &c, 1, 0);
 	T_EQ(sys_io_submit(ctx, 0, &list), 0);
-	if (!T_TRUE(wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
+	if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
 		_exit(T_FAIL);
 	if (write(ready, "r", 1) != 1)
 		_exit(T_FAIL);
@@ -274,7 +273,7 @@ static void __attribute__((noreturn)) exit_with_write_blocked(int fd, int go, in
 	t_prep_pwrite(&cb, fd, buf, sizeof(buf), 0);
 	T_EQ(sys_io_submit(ctx, 0, &list), 0);
 	/* Without a handoff this returns once the parent's write is done: it checks. */
-	if (!T_TRUE(wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
+	if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
 		_exit(T_FAIL);
 	if (write(ready, "r", 1) != 1)
 		_exit(T_FAIL);

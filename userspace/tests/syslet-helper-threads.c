@@ -14,12 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_THREADS_SYSCTL "/proc/sys/fs/aio-syslet-max-threads"
 /* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
 #define RESCUE_MS 3000
 /* SigBlk blocking all 64 signals but SIGKILL (bit 8) and SIGSTOP (bit 18), which cannot be. */
 #define ALL_BLOCKED "fffffffffffbfeff"
-#define PF_USER_WORKER 0x00004000
 
 #include "syslet-writer.h"
 
@@ -58,26 +56,6 @@ static bool status_field(const char *tid, const char *key, char *val, size_t len
 	return found;
 }
 
-/* The state and flags fields of /proc/self/task/@tid/stat. */
-static bool task_state(const char *tid, char *state, unsigned long *flags)
-{
-	char path[300], buf[1024], *p;
-	ssize_t len;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return false;
-	buf[len] = '\0';
-	p = strrchr(buf, ')');
-	return p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) == 2;
-}
-
 /* A handoff of one pipe read, checked; the read is left blocked until @p[1] is written. */
 static bool hand_off_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
 {
@@ -87,7 +65,7 @@ static bool hand_off_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
 
 	t_prep_pread(cb, p[0], c, 1, 0);
 	T_EQ(sys_io_submit(ctx, 0, &list), 0);
-	if (!T_TRUE(wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, 5000)))
 		return false;
 	writer_start(&w, p[1], "r", 1, RESCUE_MS);
 	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);
@@ -162,8 +140,8 @@ static int check_parked_sigblk(void)
 		unsigned long flags;
 		char state, val[64];
 
-		if (de->d_name[0] == '.' || !task_state(de->d_name, &state, &flags) ||
-		    state != 'S' || !(flags & PF_USER_WORKER) ||
+		if (de->d_name[0] == '.' || !sh_task_state(de->d_name, &state, &flags) ||
+		    state != 'S' || !(flags & SH_PF_USER_WORKER) ||
 		    !status_field(de->d_name, "SigBlk:", val, sizeof(val)))
 			continue;
 		if (!T_MEM(val, ALL_BLOCKED, sizeof(ALL_BLOCKED)))
@@ -192,7 +170,7 @@ static enum t_result test_sigblk(void)
 		t_bail("pthread_sigmask failed");
 	if (!warm_up(ctx))
 		goto out;
-	parked = count_parked();
+	parked = sh_parked_helpers();
 	T_EQ(check_parked_sigblk(), parked);
 	if (!hand_off_read(ctx, &cb, p, &c))
 		goto out;
@@ -206,7 +184,7 @@ static enum t_result test_sigblk(void)
 			T_EQ(sig, -1);
 	finish_read(ctx, &cb, p, &c);
 	/* The former caller, done, parks too (the count is back), with all blocked. */
-	T_TRUE(wait_parked(parked, 5000));
+	T_TRUE(sh_wait_parked(parked, 5000));
 	T_TRUE(check_parked_sigblk() >= parked);
 out:
 	if (pthread_sigmask(SIG_SETMASK, &old, NULL))
@@ -215,42 +193,6 @@ out:
 	close(p[0]);
 	close(p[1]);
 	return t_result();
-}
-
-/*
- * Runs @fn in a forked child, a fresh process (no helper, no pool), and
- * returns its verdict; a child still running after @timeout_s fails.
- */
-static enum t_result in_child(enum t_result (*fn)(void), int timeout_s)
-{
-	long long deadline = t_now_us() + timeout_s * 1000000LL;
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		enum t_result r = fn();
-
-		fflush(stdout);
-		_exit(t_result() == T_FAIL ? T_FAIL : r);
-	}
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (t_now_us() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			t_diag("the child ran past %d s", timeout_s);
-			return T_FAIL;
-		}
-		usleep(10000);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != T_PASS) {
-		t_diag("child status 0x%x", status);
-		return T_FAIL;
-	}
-	return T_PASS;
 }
 
 enum { NR_PIPES = 8, MAX_HELPERS = 2 };
@@ -277,7 +219,7 @@ static enum t_result bounded_child(void)
 		t_prep_pread(&cb[i], p[i][0], &c[i], 1, 0);
 		T_EQ(sys_io_submit(ctx, 0, &list), 0);
 		/* The first two find a helper; then the bound stops the pool making more. */
-		if (i < MAX_HELPERS && !T_TRUE(wait_parked(1, 5000)))
+		if (i < MAX_HELPERS && !T_TRUE(sh_wait_parked(1, 5000)))
 			break;
 		writer_start(&w, p[i][1], "b", 1, i < MAX_HELPERS ? RESCUE_MS : 300);
 		ret = sys_io_submit(ctx, 1, &list);
@@ -314,25 +256,7 @@ out:
 
 static enum t_result test_max_threads(void)
 {
-	enum t_result r;
-	long long old;
-	int lock, err;
-
-	if (!t_is_root())
-		return t_skip("changing fs.aio-syslet-max-threads needs root");
-	lock = open(MAX_THREADS_SYSCTL, O_RDONLY | O_CLOEXEC);
-	if (lock < 0 || flock(lock, LOCK_EX))
-		t_bail("lock %s: %s", MAX_THREADS_SYSCTL, strerror(errno));
-	old = t_read_sysctl(MAX_THREADS_SYSCTL);
-	err = t_write_sysctl(MAX_THREADS_SYSCTL, MAX_HELPERS);
-	if (err)
-		t_bail("write %s: %s", MAX_THREADS_SYSCTL, strerror(-err));
-	r = in_child(bounded_child, 60);
-	err = t_write_sysctl(MAX_THREADS_SYSCTL, old);
-	if (err)
-		t_bail("restore %s to %lld: %s", MAX_THREADS_SYSCTL, old, strerror(-err));
-	close(lock);
-	return r;
+	return sh_in_child_max_threads(MAX_HELPERS, bounded_child);
 }
 
 /*
@@ -361,12 +285,12 @@ static void leave_helpers_alone(int p[2], int ready, bool blocked, bool back)
 		t_prep_pread(&cb, p[0], &c, 1, 0);
 		T_EQ(sys_io_submit(ctx, 0, &list), 0);
 		/* No writer can rescue this one: the parent times out if it blocks. */
-		if (!T_TRUE(wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
+		if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
 			_exit(T_FAIL);
 		/* Its helper went: an empty io_submit() makes another. */
 		T_EQ(sys_io_submit(ctx, 0, &list), 0);
 	}
-	if (!T_TRUE(wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, 5000)))
 		_exit(T_FAIL);
 	fflush(stdout);
 	if (write(ready, "r", 1) != 1)

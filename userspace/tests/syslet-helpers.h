@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -147,6 +148,34 @@ static inline enum t_result sh_in_child(enum t_result (*fn)(void))
 		_exit(r == T_PASS && t_result() == T_PASS ? SH_CHILD_PASS : 1);
 	}
 	return sh_reap_child(pid, SH_CHILD_PASS, 45) ? T_PASS : T_FAIL;
+}
+
+/*
+ * sh_in_child() with fs.aio-syslet-max-threads set to @n, restored after;
+ * skipped without root.  Cases changing the bound take a lock on it, so
+ * that two never overlap.
+ */
+static inline enum t_result sh_in_child_max_threads(long long n, enum t_result (*fn)(void))
+{
+	enum t_result r;
+	long long old;
+	int lock, err;
+
+	if (!t_is_root())
+		return t_skip("changing fs.aio-syslet-max-threads needs root");
+	lock = open(SH_MAX_THREADS_SYSCTL, O_RDONLY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX))
+		t_bail("lock %s: %s", SH_MAX_THREADS_SYSCTL, strerror(errno));
+	old = t_read_sysctl(SH_MAX_THREADS_SYSCTL);
+	err = t_write_sysctl(SH_MAX_THREADS_SYSCTL, n);
+	if (err)
+		t_bail("write %s: %s", SH_MAX_THREADS_SYSCTL, strerror(-err));
+	r = sh_in_child(fn);
+	err = t_write_sysctl(SH_MAX_THREADS_SYSCTL, old);
+	if (err)
+		t_bail("restore %s to %lld: %s", SH_MAX_THREADS_SYSCTL, old, strerror(-err));
+	close(lock);
+	return r;
 }
 
 /* One PREAD of an empty pipe, and what became of it. */
@@ -318,7 +347,6 @@ static inline bool sh_warm_up(aio_context_t ctx)
 	struct iocb cb, *list[1] = { &cb };
 	struct io_event ev;
 	struct sh_block b;
-	long long deadline;
 	bool ok = true;
 	int pfd[2];
 	char c = 0;
@@ -340,13 +368,8 @@ static inline bool sh_warm_up(aio_context_t ctx)
 	close(pfd[0]);
 	close(pfd[1]);
 
-	deadline = t_now_us() + 5000000;
-	while (sh_parked_helpers() < 1 && t_now_us() < deadline)
-		usleep(1000);
-	if (!T_TRUE(sh_parked_helpers() >= 1)) {
-		t_diag("no syslet helper parked 5 s after the warm-up");
+	if (!T_TRUE(sh_wait_parked(1, 5000)))
 		ok = false;
-	}
 	return ok;
 }
 

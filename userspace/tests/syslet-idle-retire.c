@@ -8,7 +8,6 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#define MAX_THREADS_SYSCTL "/proc/sys/fs/aio-syslet-max-threads"
 /* kernel/syslet.c: SYSLET_IDLE_TIMEOUT. */
 #define IDLE_TIMEOUT_S	10
 /* Long past the timeout, even for a slow emulated machine. */
@@ -85,26 +84,7 @@ static enum t_result bounded_child(void)
 
 static enum t_result test_place_freed(void)
 {
-	enum t_result r;
-	long long old;
-	int lock, err;
-
-	if (!t_is_root())
-		return t_skip("changing fs.aio-syslet-max-threads needs root");
-	/* Other cases change the bound too: one at a time. */
-	lock = open(MAX_THREADS_SYSCTL, O_RDONLY | O_CLOEXEC);
-	if (lock < 0 || flock(lock, LOCK_EX))
-		t_bail("lock %s: %s", MAX_THREADS_SYSCTL, strerror(errno));
-	old = t_read_sysctl(MAX_THREADS_SYSCTL);
-	err = t_write_sysctl(MAX_THREADS_SYSCTL, 1);
-	if (err)
-		t_bail("write %s: %s", MAX_THREADS_SYSCTL, strerror(-err));
-	r = sh_in_child(bounded_child);
-	err = t_write_sysctl(MAX_THREADS_SYSCTL, old);
-	if (err)
-		t_bail("restore %s to %lld: %s", MAX_THREADS_SYSCTL, old, strerror(-err));
-	close(lock);
-	return r;
+	return sh_in_child_max_threads(1, bounded_child);
 }
 
 int main(void)

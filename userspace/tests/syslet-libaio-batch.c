@@ -110,18 +110,6 @@ static bool pipes_finish(io_context_t ctx, struct pipes *p, int n, bool rescued)
 	return ok;
 }
 
-static bool wait_parked(int n)
-{
-	long long deadline = t_now_us() + 5000000;
-
-	while (sh_parked_helpers() < n && t_now_us() < deadline)
-		usleep(2000);
-	if (sh_parked_helpers() >= n)
-		return true;
-	t_diag("%d parked helper(s) after 5 s, wanted %d", sh_parked_helpers(), n);
-	return false;
-}
-
 /*
  * Leaves at least K helpers parked.  A read that finds no helper runs
  * synchronously and makes the pool want one, which the next io_submit()
@@ -141,7 +129,7 @@ static bool fill_pool(io_context_t ctx)
 
 	pipes_start(&p, K, RESCUE_MS * K);
 	for (int i = 0; ok && i < K; i++) {
-		ok &= T_EQ(io_submit(ctx, 0, NULL), 0) && wait_parked(1);
+		ok &= T_EQ(io_submit(ctx, 0, NULL), 0) && sh_wait_parked(1, 5000);
 		ok &= T_EQ(io_submit(ctx, 1, &p.list[i]), 1);
 		if (__atomic_load_n(&p.rescued, __ATOMIC_SEQ_CST)) {
 			t_diag("warm-up read %d did not hand off", i);
@@ -149,7 +137,7 @@ static bool fill_pool(io_context_t ctx)
 		}
 	}
 	ok &= pipes_finish(ctx, &p, K, pipes_stop_rescuer(&p));
-	return ok && wait_parked(K);
+	return ok && sh_wait_parked(K, 5000);
 }
 
 static enum t_result run_batch(bool once)

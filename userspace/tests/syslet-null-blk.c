@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Description: buffered reads of a slow null_blk device overlap through handoffs; O_DIRECT makes no helper. */
 #include "t.h"
+#include "syslet-threads.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -21,7 +22,6 @@
 #define NR_READS 32
 /* The VM boots null_blk with completion_nsec=20000000: every request takes 20 ms. */
 #define COMPLETION_US 20000
-#define PF_USER_WORKER 0x00004000
 
 #include "syslet-writer.h"
 
@@ -99,20 +99,6 @@ static void random_offsets(off_t *off)
 		used[page] = true;
 		off[i] = (off_t)page * 4096;
 	}
-}
-
-static int count_tasks(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
 }
 
 /* Reaps NR_READS events and checks each one's result and data. */
@@ -217,7 +203,7 @@ static enum t_result odirect_child(void)
 		cb[i].aio_data = (uint64_t)i;
 		list[i] = &cb[i];
 	}
-	before = count_tasks();
+	before = sh_count_tasks();
 	while (done < NR_READS) {
 		long ret = sys_io_submit(ctx, NR_READS - done, list + done);
 
@@ -231,7 +217,7 @@ static enum t_result odirect_child(void)
 	/* A later io_submit() would make a helper if one had been asked for. */
 	T_EQ(sys_io_submit(ctx, 0, list), 0);
 	usleep(100000);
-	after = count_tasks();
+	after = sh_count_tasks();
 	T_EQ(before, 1);
 	T_EQ(after, before);
 	for (int i = 0; i < NR_READS; i++)

@@ -17,8 +17,6 @@
 /* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
 #define RESCUE_MS 3000
 #define SYSLET_SYSCTL "/proc/sys/fs/aio-syslet"
-/* <linux/sched.h>: set on a helper from its creation (or parking) until it takes over a caller. */
-#define PF_USER_WORKER 0x00004000
 
 #include "syslet-writer.h"
 

@@ -11,13 +11,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define MAX_THREADS_SYSCTL "/proc/sys/fs/aio-syslet-max-threads"
 #define AIO_RING_MAGIC 0xa10a10a1U
 /* Past any ring a context of nr_events 1 gets. */
 #define MAX_IOCBS 1024
 /* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
 #define RESCUE_MS 3000
-#define PF_USER_WORKER 0x00004000
 
 #include "syslet-writer.h"
 
@@ -64,10 +62,10 @@ static enum t_result test_fill(void)
 	ctx = t_setup_ctx(1);
 	size = ring_size(ctx);
 	/* Each blocked read holds a helper: the bound must not stop the handoffs first. */
-	if (t_read_sysctl(MAX_THREADS_SYSCTL) <= size) {
+	if (t_read_sysctl(SH_MAX_THREADS_SYSCTL) <= size) {
 		T_EQ(sys_io_destroy(ctx), 0);
 		return t_skip("fs.aio-syslet-max-threads is %lld, not above the ring's %u events",
-			      t_read_sysctl(MAX_THREADS_SYSCTL), size);
+			      t_read_sysctl(SH_MAX_THREADS_SYSCTL), size);
 	}
 	if (!warm_up(ctx))
 		goto out;
@@ -81,7 +79,7 @@ static enum t_result test_fill(void)
 		cb[k].aio_data = (uint64_t)k;
 		/* A helper for this read: the last handoff used the one parked. */
 		T_EQ(sys_io_submit(ctx, 0, &list), 0);
-		if (!T_TRUE(wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, 5000)))
 			break;
 		writer_start(&w, p[k][1], "k", 1, RESCUE_MS);
 		ret = sys_io_submit(ctx, 1, &list);

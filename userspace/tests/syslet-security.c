@@ -22,7 +22,6 @@
 /* Long enough to tell a synchronous read from one handed off, short enough to wait for. */
 #define SYNC_MS 300
 #define NEW_ID 4242
-#define PF_USER_WORKER 0x00004000
 
 #include "syslet-writer.h"
 
@@ -169,7 +168,7 @@ static enum t_result creds_child(void)
 	/* glibc changes every thread it knows of; the helper is not one of them. */
 	if (setresgid(NEW_ID, NEW_ID, NEW_ID) || setresuid(NEW_ID, NEW_ID, NEW_ID))
 		t_bail("setresuid/setresgid %d: %s", NEW_ID, strerror(errno));
-	T_TRUE(count_parked() >= 1);
+	T_TRUE(sh_parked_helpers() >= 1);
 	/* The parked helper is root's: not used, the read runs in io_submit(). */
 	T_TRUE(read_was_sync(ctx, SYNC_MS));
 	/* And it does not stay: every thread is the new user's. */
@@ -177,7 +176,7 @@ static enum t_result creds_child(void)
 	T_EQ(tasks_without_id("Gid:", NEW_ID), 0);
 	/* A helper made now has the new credentials, and is used. */
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(wait_parked(1, 5000))) {
+	if (T_TRUE(sh_wait_parked(1, 5000))) {
 		T_EQ(tasks_without_id("Uid:", NEW_ID), 0);
 		T_TRUE(!read_was_sync(ctx, RESCUE_MS));
 	}
@@ -208,7 +207,7 @@ static enum t_result io_flusher_child(void)
 		t_bail("PR_SET_IO_FLUSHER 0: %s", strerror(errno));
 	/* No longer one: it does. */
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, 5000)))
 		T_TRUE(!read_was_sync(ctx, RESCUE_MS));
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
@@ -234,7 +233,7 @@ static enum t_result traced_child(void)
 		return T_SKIP;
 	}
 	/* A helper is parked, but a traced caller does not hand off. */
-	T_TRUE(count_parked() >= 1);
+	T_TRUE(sh_parked_helpers() >= 1);
 	T_TRUE(read_was_sync(ctx, SYNC_MS));
 	T_TRUE(read_was_sync(ctx, SYNC_MS));
 	T_EQ(sys_io_destroy(ctx), 0);

@@ -2,8 +2,8 @@
 /*
  * For the syslet-* cases that check counts and helper threads: a writer
  * thread that rescues a pipe read which did not hand off (so a case fails
- * instead of hanging, and can tell whether io_submit() waited), counting
- * parked helpers, and the warm-up that leaves one parked.
+ * instead of hanging, and can tell whether io_submit() waited), and the
+ * warm-up that leaves one parked.
  */
 #ifndef AIO_SYSLET_SYSLET_WRITER_H
 #define AIO_SYSLET_SYSLET_WRITER_H
@@ -18,11 +18,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#ifndef PF_USER_WORKER
-/* <linux/sched.h>: set on a helper from its creation (or parking) until it takes over a caller. */
-#define PF_USER_WORKER 0x00004000
-#endif
 
 /*
  * A thread that writes @len bytes to the pipe @fd after @delay_ms unless
@@ -82,26 +77,6 @@ static inline long long writer_stop(struct writer *w)
 	return atomic_load(&w->wrote_us);
 }
 
-/* Parked helpers: sleeping tasks with PF_USER_WORKER (syslet-helpers.h). */
-static inline int count_parked(void)
-{
-	return sh_parked_helpers();
-}
-
-static inline bool wait_parked(int n, int timeout_ms)
-{
-	long long deadline = t_now_us() + timeout_ms * 1000LL;
-
-	while (count_parked() < n) {
-		if (t_now_us() > deadline) {
-			t_diag("no %d parked helper(s) after %d ms", n, timeout_ms);
-			return false;
-		}
-		usleep(2000);
-	}
-	return true;
-}
-
 /*
  * The first block of a process finds no parked helper and stays
  * synchronous; the pool makes one for the next.  Blocks once on a pipe a
@@ -128,7 +103,7 @@ static inline bool warm_up(aio_context_t ctx)
 	close(p[0]);
 	close(p[1]);
 	ok = T_EQ(sys_io_submit(ctx, 0, &list), 0) && ok;
-	return T_TRUE(wait_parked(1, 5000)) && ok;
+	return T_TRUE(sh_wait_parked(1, 5000)) && ok;
 }
 
 #endif /* AIO_SYSLET_SYSLET_WRITER_H */
