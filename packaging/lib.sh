@@ -38,3 +38,45 @@ libaio_patches() {
 		echo "$top/patches/libaio/$p"
 	done
 }
+
+# inputs_hash WORD... -- PATH...: a hash of the WORDs and of the content of
+# the project's files under each PATH (tracked and new files, as git sees
+# them), naming a build by what went into it.
+inputs_hash() {
+	local top words=()
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do words+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	{
+		printf '%s\n' "${words[@]}"
+		(cd "$top" && git ls-files -z -co --exclude-standard -- "$@" | sort -z |
+			xargs -0 -r sha256sum)
+	} | sha256sum | cut -c1-16
+}
+
+# from_build_cache NAME HASH OUT: when a build NAME of inputs HASH is in
+# the cache, copies it to OUT (replacing it) and succeeds.
+from_build_cache() {
+	local c=$VM_CACHE/built/$1/$2
+	[ -f "$c/.complete" ] || return 1
+	rm -rf "$3.new"
+	mkdir -p "$(dirname "$3")"
+	cp -a "$c" "$3.new"
+	rm -f "$3.new/.complete"
+	rm -rf "$3"
+	mv "$3.new" "$3"
+	say "$1: inputs unchanged since a build in $c: reusing it"
+}
+
+# to_build_cache NAME HASH DIR: keeps DIR as the build NAME of inputs HASH
+# (the last few of each NAME).
+to_build_cache() {
+	local base=$VM_CACHE/built/$1 c=$VM_CACHE/built/$1/$2
+	mkdir -p "$base"
+	rm -rf "$c.tmp" "$c"
+	cp -a "$3" "$c.tmp"
+	touch "$c.tmp/.complete"
+	mv "$c.tmp" "$c"
+	# shellcheck disable=SC2012
+	ls -1dt "$base"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
+}

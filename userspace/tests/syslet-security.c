@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -165,9 +166,13 @@ static enum t_result creds_child(void)
 	/* A helper parks with root's credentials. */
 	if (!warm_up(ctx))
 		return T_FAIL;
-	/* glibc changes every thread it knows of; the helper is not one of them. */
-	if (setresgid(NEW_ID, NEW_ID, NEW_ID) || setresuid(NEW_ID, NEW_ID, NEW_ID))
-		t_bail("setresuid/setresgid %d: %s", NEW_ID, strerror(errno));
+	/*
+	 * glibc changes every thread it knows of; the helper is not one of
+	 * them.  Root's supplementary groups go too, as in any privilege drop.
+	 */
+	if (setgroups(0, NULL) || setresgid(NEW_ID, NEW_ID, NEW_ID) ||
+	    setresuid(NEW_ID, NEW_ID, NEW_ID))
+		t_bail("setgroups/setresgid/setresuid %d: %s", NEW_ID, strerror(errno));
 	T_TRUE(sh_parked_helpers() >= 1);
 	/* The parked helper is root's: not used, the read runs in io_submit(). */
 	T_TRUE(read_was_sync(ctx, SYNC_MS));
