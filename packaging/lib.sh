@@ -54,11 +54,22 @@ inputs_hash() {
 	} | sha256sum | cut -c1-16
 }
 
+# SUITE_INPUTS: what a build of the suite (aio-syslet-tests) reads, for
+# inputs_hash: its sources and the build system around them.
+SUITE_INPUTS=(userspace configure.ac Makefile.am bootstrap m4 COPYING README.md
+	vm/Makemodule.am packaging/Makemodule.am)
+
+# in_build_cache NAME HASH: succeeds when a build NAME of inputs HASH is
+# in the cache.
+in_build_cache() {
+	[ -f "$VM_CACHE/built/$1/$2/.complete" ]
+}
+
 # from_build_cache NAME HASH OUT: when a build NAME of inputs HASH is in
 # the cache, copies it to OUT (replacing it) and succeeds.
 from_build_cache() {
 	local c=$VM_CACHE/built/$1/$2
-	[ -f "$c/.complete" ] || return 1
+	in_build_cache "$1" "$2" || return 1
 	rm -rf "$3.new"
 	mkdir -p "$(dirname "$3")"
 	cp -a "$c" "$3.new"
