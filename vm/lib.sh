@@ -32,38 +32,76 @@ series_patches() {
 	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1"
 }
 
-# guest_command PARTS RUNNER: the shell command a test VM runs, part by
-# part (comma-separated: suite, stress, libaio; see vm/vm-check --help);
-# RUNNER is the aio-syslet-tests path in the guest.  Any failure makes the
-# command's status 1.  Shared by vm-check and the packages' e2e test.
+# The one list of kernel log lines that mean a kernel bug (the runner
+# has it built in); kernel_splats LOG prints LOG's such lines, numbered.
+KERNEL_SPLAT_PATTERNS=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/userspace/runner/kernel-splat.patterns
+kernel_splats() {
+	[ -r "$KERNEL_SPLAT_PATTERNS" ] || die "$KERNEL_SPLAT_PATTERNS is missing"
+	grep -nE -f <(sed -n 's/^match //p' "$KERNEL_SPLAT_PATTERNS") "$1" |
+		grep -vE -f <(sed -n 's/^ignore //p' "$KERNEL_SPLAT_PATTERNS") || true
+}
+
+# The suite passes a guest makes on a kernel with syslets, in order:
+# fs.aio-syslet=1 (on), then 0 (stock behaviour); vm-check and e2e demand
+# exactly these.  Labels have no spaces.
+SYSLET_SUITE_PASSES="fs.aio-syslet=1 fs.aio-syslet=0"
+
+# guest_command PARTS RUNNER SYSLET: the shell command a test VM runs,
+# part by part (comma-separated: suite, stress, libaio; see vm/vm-check
+# --help); RUNNER is the aio-syslet-tests path in the guest.  SYSLET is 1
+# when the kernel is built with CONFIG_AIO_SYSLET=y: then the suite runs
+# in required-syslet mode once per pass of SYSLET_SUITE_PASSES, and a
+# kernel without the sysctl fails at once; with 0, one pass ("stock").
+# Any failure makes the command's status 1.  Shared by vm-check and the
+# packages' e2e test.
 guest_command() {
-	local parts=$1 runner=$2 cmd="st=0"
-	case ",$parts," in *,suite,*)
-		# Once per fs.aio-syslet mode the kernel has: on (1), then off (0,
-		# stock behaviour), in one boot.
+	local parts=$1 runner=$2 syslet=${3:?guest_command: SYSLET (0 or 1) missing} cmd="st=0" p
+	case ",$parts," in *,suite,*|*,stress,*)
+		# Before the suite too: syslet-null-blk and syslet-destroy-inflight
+		# read /dev/nullb0.  Where null_blk is a module, its parameters come
+		# from the command line (NULL_BLK_KOPT).
 		cmd+="
-r=$runner
-if [ -w /proc/sys/fs/aio-syslet ]; then
-	for mode in 1 0; do
-		echo \"# suite pass: fs.aio-syslet=\$mode\"
-		echo \$mode > /proc/sys/fs/aio-syslet || exit 1
-		\$r --tap || st=1
-	done
-	echo 1 > /proc/sys/fs/aio-syslet
-else
-	\$r --tap || st=1
-fi" ;;
+[ -b /dev/nullb0 ] || modprobe null_blk || { echo '# error: no /dev/nullb0: modprobe null_blk failed'; st=1; }" ;;
+	esac
+	if [ "$syslet" = 1 ]; then
+		cmd+="
+if [ ! -e /proc/sys/fs/aio-syslet ]; then
+	echo \"# error: kernel \$(uname -r) is built with CONFIG_AIO_SYSLET=y but has no /proc/sys/fs/aio-syslet: its syslet code is not there\"
+	exit 1
+fi"
+	fi
+	case ",$parts," in *,suite,*)
+		cmd+="
+r=$runner"
+		if [ "$syslet" = 1 ]; then
+			for p in $SYSLET_SUITE_PASSES; do
+				cmd+="
+echo '# suite pass: $p'
+echo ${p#fs.aio-syslet=} > /proc/sys/fs/aio-syslet || exit 1
+\$r --tap --require-syslet --timeout 600 || st=1"
+			done
+			cmd+="
+echo 1 > /proc/sys/fs/aio-syslet"
+		else
+			cmd+="
+echo '# suite pass: stock'
+\$r --tap --timeout 600 || st=1"
+		fi ;;
 	esac
 	case ",$parts," in *,stress,*)
 		# Cold buffered reads of null_blk (20 ms each) over 64 MiB, more than
 		# 5 s of them can bring into the cache; one system call per
-		# io_submit(), so the tool sees the kernel's short counts.  Where
-		# null_blk is a module, its parameters come from the command line.
+		# io_submit(), so the tool sees the kernel's short counts.
+		# Then 4 threads, 30% writes, every block read verified against its
+		# last write, on null_blk and on a file of the ext4 test disk.
 		cmd+="
-[ -b /dev/nullb0 ] || modprobe null_blk || st=1
 echo \"# aio-syslet-stress: fs.aio-syslet=\$(cat /proc/sys/fs/aio-syslet 2>/dev/null || echo none)\"
 aio-syslet-stress --cold --submit-once -s 64m -d 32 -T 5 /dev/nullb0 > /tmp/stress.log 2>&1 || st=1
-sed 's/^/# aio-syslet-stress: /' /tmp/stress.log" ;;
+sed 's/^/# aio-syslet-stress: /' /tmp/stress.log
+echo \"# aio-syslet-stress-rw: fs.aio-syslet=\$(cat /proc/sys/fs/aio-syslet 2>/dev/null || echo none)\"
+aio-syslet-stress --cold --submit-once -t 4 -w 30 -s 32m -d 16 -T 10 /dev/nullb0 \${AIO_TEST_DIR:-/tmp}/stress-rw.img > /tmp/stress-rw.log 2>&1 || st=1
+rm -f \${AIO_TEST_DIR:-/tmp}/stress-rw.img
+sed 's/^/# aio-syslet-stress-rw: /' /tmp/stress-rw.log" ;;
 	esac
 	case ",$parts," in *,libaio,*)
 		cmd+="
@@ -77,16 +115,44 @@ grep -E 'FAILED|^Pass:|^Completed cases/' /tmp/harness.log | sed 's/^/# libaio h
 # The null_blk the stress part reads: 20 ms completions, memory backed.
 NULL_BLK_KOPT="null_blk.irqmode=2 null_blk.completion_nsec=20000000 null_blk.memory_backed=1"
 
-# judge_run CONSOLE RESULTS RC PARTS TIMEOUT: judges a test VM's run (vm/run
-# exit status RC) and prints what it found: any kernel splat in the
-# console log (quoted), each suite pass's summary, the libaio and stress
-# results.  Sets JUDGED_SPLATS and JUDGED_SUMMARY (the total); returns 1
-# when the run failed.
+# suite_table RESULTS: one line per case result of each suite pass in a
+# guest's TAP results: "PASS<TAB>VERDICT<TAB>CASE<TAB>SUBTEST-SKIPS<TAB>WHY",
+# VERDICT ok, fail or skip; a pass's summary line as
+# "PASS<TAB>counts<TAB>P F S"; a sub-test skip as
+# "PASS<TAB>subskip<TAB>CASE<TAB>SUBTEST<TAB>REASON".
+suite_table() {
+	awk -F'\n' '
+	/^# suite pass: / { pass = substr($0, 15); nsub = 0; next }
+	pass == "" { next }
+	/^    ok [0-9]+ - .* # SKIP / {
+		line = substr($0, 5); sub(/^ok [0-9]+ - /, "", line)
+		i = index(line, " # SKIP "); subs[++nsub] = substr(line, 1, i - 1) "\t" substr(line, i + 8); next }
+	/^(not )?ok [0-9]+ - / {
+		v = /^not ok/ ? "fail" : "ok"; line = $0; sub(/^(not )?ok [0-9]+ - /, "", line)
+		why = ""; i = index(line, " # ")
+		if (i) { why = substr(line, i + 3); line = substr(line, 1, i - 1) }
+		if (v == "ok" && why ~ /^SKIP/) { v = "skip"; sub(/^SKIP ?/, "", why) }
+		printf "%s\t%s\t%s\t%d\t%s\n", pass, v, line, nsub, why
+		for (j = 1; j <= nsub; j++) { split(subs[j], s, "\t"); printf "%s\tsubskip\t%s\t%s\t%s\n", pass, line, s[1], s[2] }
+		nsub = 0; next }
+	/^# [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$/ { split($0, w, " "); printf "%s\tcounts\t%s %s %s\n", pass, w[2], w[4], w[6]; next }
+	/^# aio-syslet-stress: |^# libaio harness: |^vm-exit-status: / { pass = "" }
+	' "$1"
+}
+
+# judge_run CONSOLE RESULTS RC PARTS TIMEOUT [PASSES]: judges a test VM's
+# run (vm/run exit status RC) and prints what it found: any kernel splat
+# in the console log (quoted), each suite pass's summary and sub-test
+# skips, the libaio and stress results.  PASSES (SYSLET_SUITE_PASSES for
+# a syslet kernel) are the suite passes the guest must have made, in
+# order: with syslets on no case may skip, with fs.aio-syslet=0 exactly
+# the syslet-* cases skip, and each pass runs the same cases.  Sets
+# JUDGED_SPLATS and JUDGED_SUMMARY (the total); returns 1 when the run
+# failed.
 judge_run() {
-	local console=$1 results=$2 rc=$3 parts=$4 timeout=$5 verdict=0 passes partial
-	# Any of these in the console is a kernel bug: quote it and fail.
-	JUDGED_SPLATS=$(grep -nE 'WARNING:|BUG:|Oops|general protection fault|Kernel panic|KASAN|UBSAN:|possible (circular|recursive) locking|inconsistent lock state|suspicious RCU usage|INFO: task .* blocked for more than|INFO: rcu_.* stall|soft lockup|Call Trace:' "$console" |
-		grep -vE 'KernelAddressSanitizer initialized|Lock dependency validator' || true)
+	local console=$1 results=$2 rc=$3 parts=$4 timeout=$5 want_passes=${6:-} verdict=0
+	local table got_passes p cases first_cases partial errline
+	JUDGED_SPLATS=$(kernel_splats "$console")
 	if [ -n "$JUDGED_SPLATS" ]; then
 		say "kernel splat in the console log ($console):"
 		printf '%s\n' "$JUDGED_SPLATS" | head -n 40 | sed 's/^/    /' >&2
@@ -98,37 +164,92 @@ judge_run() {
 	125) say "the guest died without reporting a status"; verdict=1 ;;
 	*) say "the tests in the VM exited with status $rc"; verdict=1 ;;
 	esac
-	# One summary line per suite pass; the total is JUDGED_SUMMARY.
-	JUDGED_SUMMARY=$(sed -n 's/^# \([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' "$results" |
-		awk '{ p += $1; f += $3; s += $5; n++ } END { if (n) printf "%d passed, %d failed, %d skipped\n", p, f, s }')
-	passes=$(grep -c '^# suite pass:' "$results" || true)
-	if [ "$passes" -gt 1 ]; then
-		paste -d' ' <(sed -n 's/^# suite pass: //p' "$results") \
-			<(sed -n 's/^# \([0-9]* passed, [0-9]* failed, [0-9]* skipped\)$/\1/p' "$results") |
-			sed "s/^/${0##*/}: /"
+	errline=$(grep -E '^# error: |^Bail out!' "$results" || true)
+	if [ -n "$errline" ]; then
+		printf '%s\n' "$errline" | sed "s/^/${0##*/}: guest: /"
+		verdict=1
 	fi
+	JUDGED_SUMMARY=
+	case ",$parts," in *,suite,*)
+		table=$(suite_table "$results")
+		got_passes=$(sed -n 's/^# suite pass: //p' "$results" | paste -sd' ')
+		if [ -n "$want_passes" ] && [ "$got_passes" != "$want_passes" ]; then
+			say "the suite passes were '${got_passes:-none}', not '$want_passes'"
+			verdict=1
+		elif [ -z "$got_passes" ]; then
+			say "no suite pass in $results"
+			verdict=1
+		fi
+		first_cases=
+		while IFS= read -r p; do
+			[ -n "$p" ] || continue
+			local counts nfail bad
+			counts=$(awk -F'\t' -v p="$p" '$1 == p && $2 == "counts" { print $3 }' <<<"$table" | tail -n 1)
+			if [ -z "$counts" ]; then
+				say "$p: no summary line (the pass did not finish)"
+				verdict=1
+				continue
+			fi
+			echo "${0##*/}: $p: $(awk '{ printf "%d passed, %d failed, %d skipped", $1, $2, $3 }' <<<"$counts")"
+			cases=$(awk -F'\t' -v p="$p" '$1 == p && ($2 == "ok" || $2 == "fail" || $2 == "skip") { print $3 }' <<<"$table" | sort | paste -sd' ')
+			if [ -z "$first_cases" ]; then
+				first_cases=$cases
+			elif [ "$cases" != "$first_cases" ]; then
+				say "$p: the cases run differ from the first pass's"
+				verdict=1
+			fi
+			nfail=$(awk -F'\t' -v p="$p" '$1 == p && $2 == "fail"' <<<"$table" | wc -l)
+			if [ "$nfail" -gt 0 ]; then
+				awk -F'\t' -v p="$p" '$1 == p && $2 == "fail" { print "    FAIL " $3 ": " $5 }' <<<"$table" >&2
+				verdict=1
+			fi
+			awk -F'\t' -v p="$p" -v me="${0##*/}" '$1 == p && $2 == "subskip" { printf "%s: %s: sub-test skipped: %s: %s: %s\n", me, p, $3, $4, $5 }' <<<"$table"
+			case $p in
+			fs.aio-syslet=0*)
+				# Stock behaviour: exactly the syslet-only cases skip.
+				bad=$(awk -F'\t' -v p="$p" '$1 == p && (($2 == "skip") != ($3 ~ /^syslet-/)) && $2 != "fail" && $2 != "subskip" && $2 != "counts" { print "    " $3 ($2 == "skip" ? " skipped: " $5 : " ran instead of skipping") }' <<<"$table")
+				if [ -n "$bad" ]; then
+					say "$p: exactly the syslet-* cases must skip with syslets off:"
+					printf '%s\n' "$bad" >&2
+					verdict=1
+				fi ;;
+			fs.aio-syslet=*)
+				# Syslets on: nothing skips, syslet-* sub-tests included.
+				bad=$(awk -F'\t' -v p="$p" '$1 == p && ($2 == "skip" || ($2 == "subskip" && $3 ~ /^syslet-/)) { print "    " $3 ($2 == "skip" ? " skipped: " $5 : ": sub-test skipped: " $4 ": " $5) }' <<<"$table")
+				if [ -n "$bad" ]; then
+					say "$p: with syslets on no case and no syslet-* sub-test may skip:"
+					printf '%s\n' "$bad" >&2
+					verdict=1
+				fi ;;
+			esac
+		done <<<"$(tr ' ' '\n' <<<"$got_passes")"
+		JUDGED_SUMMARY=$(awk -F'\t' '$2 == "counts" { split($3, c, " "); p += c[1]; f += c[2]; s += c[3]; n++ }
+			END { if (n) printf "%d passed, %d failed, %d skipped\n", p, f, s }' <<<"$table")
+		if [ -z "$JUDGED_SUMMARY" ]; then
+			verdict=1
+			JUDGED_SUMMARY="0 passed, 0 failed (no summary from the guest)"
+		fi ;;
+	esac
 	case ",$parts," in *,libaio,*)
 		grep -E '^# libaio harness: (Pass|.*FAILED)' "$results" | sed "s/^# /${0##*/}: /"
 		grep -q '^# libaio harness: Pass:' "$results" ||
 			{ say "no result from libaio's harness"; verdict=1; } ;;
 	esac
 	case ",$parts," in *,stress,*)
-		grep -E '^# aio-syslet-stress: (ops|iops|latency|io_submit|errors|first)' "$results" |
+		grep -E '^# aio-syslet-stress(-rw)?: (fs\.aio-syslet|ops|iops|latency|io_submit|errors|first)' "$results" |
 			sed "s/^# /${0##*/}: /"
+		grep -q '^# aio-syslet-stress-rw: errors 0, verify failures 0$' "$results" ||
+			{ say "no clean result from the aio-syslet-stress run with 4 threads and writes"; verdict=1; }
 		partial=$(sed -n 's/^# aio-syslet-stress: io_submit calls [0-9]*, partial submits \([0-9]*\),.*/\1/p' "$results")
 		if [ -z "$partial" ]; then
 			say "no result from aio-syslet-stress"
 			verdict=1
-		elif grep -q '^# aio-syslet-stress: fs.aio-syslet=1$' "$results" && [ "$partial" = 0 ]; then
+		elif [ -n "$want_passes" ] && ! grep -q '^# aio-syslet-stress: fs.aio-syslet=[1-9]$' "$results"; then
+			say "aio-syslet-stress did not run with syslets on"
+			verdict=1
+		elif [ -n "$want_passes" ] && [ "$partial" = 0 ]; then
 			say "aio-syslet-stress saw no short io_submit() count with syslets on: no handoff happened"
 			verdict=1
-		fi ;;
-	esac
-	case ",$parts," in *,suite,*)
-		if [ -z "$JUDGED_SUMMARY" ]; then
-			say "no summary line in $results"
-			verdict=1
-			JUDGED_SUMMARY="0 passed, 0 failed (no summary from the guest)"
 		fi ;;
 	esac
 	return $verdict

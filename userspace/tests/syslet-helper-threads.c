@@ -9,7 +9,6 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -391,7 +390,7 @@ int main(void)
 		{ "the same with the user context (and group leadership) on a later helper", test_last_thread_exits_blocked_helper_leads },
 	};
 
-	t_require_syslet();
+	t_require_syslet_exclusive();
 	/* A write to the pipe of a child already gone fails with EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 	return T_RUN(cases);

@@ -23,7 +23,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/file.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -151,30 +150,44 @@ static inline enum t_result sh_in_child(enum t_result (*fn)(void))
 }
 
 /*
- * sh_in_child() with fs.aio-syslet-max-threads set to @n, restored after;
- * skipped without root.  Cases changing the bound take a lock on it, so
- * that two never overlap.
+ * Sets fs.aio-syslet-max-threads to @n (root only: else skips); the
+ * program must hold the exclusive syslet lock (t_require_syslet_exclusive()),
+ * so that no other syslet case runs under the changed bound.  Returns the
+ * value to put back with sh_restore_max_threads().
  */
+static inline long long sh_set_max_threads(long long n)
+{
+	long long old;
+	int err;
+
+	if (!t_syslet_exclusive())
+		t_bail("changing fs.aio-syslet-max-threads without t_require_syslet_exclusive()");
+	old = t_read_sysctl(SH_MAX_THREADS_SYSCTL);
+	err = t_write_sysctl(SH_MAX_THREADS_SYSCTL, n);
+	if (err)
+		t_bail("write %lld to %s: %s", n, SH_MAX_THREADS_SYSCTL, strerror(-err));
+	return old;
+}
+
+static inline void sh_restore_max_threads(long long old)
+{
+	int err = t_write_sysctl(SH_MAX_THREADS_SYSCTL, old);
+
+	if (err)
+		t_bail("restore %s to %lld: %s", SH_MAX_THREADS_SYSCTL, old, strerror(-err));
+}
+
+/* sh_in_child() with fs.aio-syslet-max-threads set to @n, restored after; skipped without root. */
 static inline enum t_result sh_in_child_max_threads(long long n, enum t_result (*fn)(void))
 {
 	enum t_result r;
 	long long old;
-	int lock, err;
 
 	if (!t_is_root())
 		return t_skip("changing fs.aio-syslet-max-threads needs root");
-	lock = open(SH_MAX_THREADS_SYSCTL, O_RDONLY | O_CLOEXEC);
-	if (lock < 0 || flock(lock, LOCK_EX))
-		t_bail("lock %s: %s", SH_MAX_THREADS_SYSCTL, strerror(errno));
-	old = t_read_sysctl(SH_MAX_THREADS_SYSCTL);
-	err = t_write_sysctl(SH_MAX_THREADS_SYSCTL, n);
-	if (err)
-		t_bail("write %s: %s", SH_MAX_THREADS_SYSCTL, strerror(-err));
+	old = sh_set_max_threads(n);
 	r = sh_in_child(fn);
-	err = t_write_sysctl(SH_MAX_THREADS_SYSCTL, old);
-	if (err)
-		t_bail("restore %s to %lld: %s", SH_MAX_THREADS_SYSCTL, old, strerror(-err));
-	close(lock);
+	sh_restore_max_threads(old);
 	return r;
 }
 

@@ -5,7 +5,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 /* kernel/syslet.c: SYSLET_IDLE_TIMEOUT. */
@@ -94,6 +93,6 @@ int main(void)
 		{ "fs.aio-syslet-max-threads 1: a retired helper's place is made again", test_place_freed },
 	};
 
-	t_require_syslet();
+	t_require_syslet_exclusive();
 	return T_RUN(cases);
 }

@@ -5,12 +5,33 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef HAVE_STRERRORNAME_NP
+const char *t_strerrorname(int err)
+{
+#define T_ERRNAME(e) case e: return #e
+	switch (err) {
+	T_ERRNAME(EPERM); T_ERRNAME(ENOENT); T_ERRNAME(ESRCH); T_ERRNAME(EINTR);
+	T_ERRNAME(EIO); T_ERRNAME(E2BIG); T_ERRNAME(EBADF); T_ERRNAME(ECHILD);
+	T_ERRNAME(EAGAIN); T_ERRNAME(ENOMEM); T_ERRNAME(EACCES); T_ERRNAME(EFAULT);
+	T_ERRNAME(EBUSY); T_ERRNAME(EEXIST); T_ERRNAME(EINVAL); T_ERRNAME(ENOSPC);
+	T_ERRNAME(ESPIPE); T_ERRNAME(ENOSYS); T_ERRNAME(EOPNOTSUPP); T_ERRNAME(ECANCELED);
+	T_ERRNAME(EINPROGRESS); T_ERRNAME(EOVERFLOW); T_ERRNAME(EOWNERDEAD);
+	}
+#undef T_ERRNAME
+	return NULL;
+}
+#endif
+
 static enum t_result current = T_PASS;
 static char skip_reason[256];
+/* A syslet case runs in required-syslet mode: its skips are failures. */
+static bool skips_fail;
 
 static void vprint(const char *prefix, const char *fmt, va_list ap)
 {
@@ -135,7 +156,11 @@ int t_run(const struct t_case *cases, size_t n)
 		/* A sub-test that noted a failed check fails, whatever it returned. */
 		if (current == T_FAIL)
 			r = T_FAIL;
-		if (r == T_SKIP)
+		if (r == T_SKIP && skips_fail) {
+			printf("not ok %zu - %s # required-syslet mode (AIO_SYSLET_REQUIRE=1): skipped: %s\n",
+			       i + 1, cases[i].name, skip_reason[0] ? skip_reason : "(no reason given)");
+			failed++;
+		} else if (r == T_SKIP)
 			printf("ok %zu - %s # SKIP %s\n", i + 1, cases[i].name,
 			       skip_reason[0] ? skip_reason : "(no reason given)");
 		else if (r == T_PASS)
@@ -219,6 +244,63 @@ int t_empty_file(int flags, char *path_out, size_t path_len)
 	return fd;
 }
 
+bool t_cold(void)
+{
+	const char *v = getenv("AIO_TEST_COLD");
+
+	return v && strcmp(v, "1") == 0;
+}
+
+/* Pages of the file at @path in the page cache, by mincore(). */
+static size_t resident_pages(int fd, size_t size)
+{
+	size_t pages = (size + 4095) / 4096, n = 0;
+	unsigned char *vec;
+	void *map;
+
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		t_bail("mmap for mincore: %s", strerror(errno));
+	vec = malloc(pages);
+	if (!vec)
+		t_bail("malloc");
+	if (mincore(map, size, vec))
+		t_bail("mincore: %s", strerror(errno));
+	for (size_t i = 0; i < pages; i++)
+		n += vec[i] & 1;
+	free(vec);
+	munmap(map, size);
+	return n;
+}
+
+void t_drop_cache(const char *path, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t left = 0;
+
+	if (fd < 0)
+		t_bail("open %s: %s", path, strerror(errno));
+	if (size == 0) {
+		close(fd);
+		return;
+	}
+	/* Clean pages go at once; a page still under writeback may need a retry. */
+	for (int i = 0; i < 50; i++) {
+		if (fdatasync(fd) && errno != EINVAL)
+			t_bail("fdatasync %s: %s", path, strerror(errno));
+		errno = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		if (errno)
+			t_bail("posix_fadvise(DONTNEED) %s: %s", path, strerror(errno));
+		left = resident_pages(fd, size);
+		if (left == 0)
+			break;
+		usleep(10000);
+	}
+	close(fd);
+	if (left)
+		t_bail("AIO_TEST_COLD: %zu page(s) of %s stay in the page cache", left, path);
+}
+
 int t_pattern_file(size_t size, unsigned int seed, int flags, char *path_out, size_t path_len)
 {
 	char path[4096];
@@ -238,6 +320,8 @@ int t_pattern_file(size_t size, unsigned int seed, int flags, char *path_out, si
 	if (fsync(wfd))
 		t_bail("fsync %s: %s", path, strerror(errno));
 	close(wfd);
+	if (t_cold())
+		t_drop_cache(path, size);
 	fd = open(path, O_RDWR | O_CLOEXEC | flags);
 	if (fd < 0) {
 		int err = errno;
@@ -303,21 +387,63 @@ int t_write_sysctl(const char *path, long long value)
 
 bool t_kernel_has_syslet(void)
 {
-	return access("/proc/sys/fs/aio-syslet", F_OK) == 0;
+	return access(T_SYSLET_SYSCTL, F_OK) == 0;
 }
 
 bool t_syslet_active(void)
 {
-	return t_kernel_has_syslet() &&
-	       t_read_sysctl("/proc/sys/fs/aio-syslet") == 1;
+	return t_kernel_has_syslet() && t_read_sysctl(T_SYSLET_SYSCTL) != 0;
+}
+
+bool t_syslet_required(void)
+{
+	const char *v = getenv("AIO_SYSLET_REQUIRE");
+
+	return v && strcmp(v, "1") == 0;
+}
+
+static int syslet_lock_fd = -1;
+static int syslet_lock_how;
+
+static void require_syslet(int how)
+{
+	if (!t_kernel_has_syslet()) {
+		if (t_syslet_required())
+			t_bail("required-syslet mode (AIO_SYSLET_REQUIRE=1): kernel without %s",
+			       T_SYSLET_SYSCTL);
+		t_skip_all("kernel without %s: stock io_submit, no handoff to test", T_SYSLET_SYSCTL);
+	}
+	/*
+	 * Held until exit (and shared with forked children): a case that
+	 * changes the global knobs holds it exclusively, so that under
+	 * `make -j check` or `aio-syslet-tests -j` no other syslet case runs
+	 * while fs.aio-syslet is 0 or the helper bound is lowered.
+	 */
+	syslet_lock_fd = open(T_SYSLET_SYSCTL, O_RDONLY | O_CLOEXEC);
+	if (syslet_lock_fd < 0)
+		t_bail("open %s: %s", T_SYSLET_SYSCTL, strerror(errno));
+	while (flock(syslet_lock_fd, how))
+		if (errno != EINTR)
+			t_bail("flock %s: %s", T_SYSLET_SYSCTL, strerror(errno));
+	syslet_lock_how = how;
+	if (!t_syslet_active())
+		t_skip_all("fs.aio-syslet is 0: io_submit runs as stock, no handoff to test");
+	skips_fail = t_syslet_required();
 }
 
 void t_require_syslet(void)
 {
-	if (!t_kernel_has_syslet())
-		t_skip_all("kernel without /proc/sys/fs/aio-syslet: stock io_submit, no handoff to test");
-	if (!t_syslet_active())
-		t_skip_all("fs.aio-syslet is 0: io_submit runs as stock, no handoff to test");
+	require_syslet(LOCK_SH);
+}
+
+void t_require_syslet_exclusive(void)
+{
+	require_syslet(LOCK_EX);
+}
+
+bool t_syslet_exclusive(void)
+{
+	return syslet_lock_fd >= 0 && syslet_lock_how == LOCK_EX;
 }
 
 long long t_now_us(void)

@@ -31,6 +31,12 @@
 #include <linux/aio_abi.h>
 #endif
 
+#ifndef HAVE_STRERRORNAME_NP
+/* glibc before 2.32: the names of the errnos the cases meet, else NULL. */
+const char *t_strerrorname(int err);
+#define strerrorname_np t_strerrorname
+#endif
+
 enum t_result { T_PASS = 0, T_FAIL = 1, T_SKIP = 77 };
 
 struct t_case {
@@ -89,7 +95,15 @@ bool t_verify_pattern(const void *buf, size_t len, unsigned int seed, off_t off)
  * unlinked at exit.
  */
 const char *t_test_dir(void);
-/* Creates a file of @size bytes holding the pattern @seed; returns its fd (O_RDWR | @flags). */
+/* Cold mode (AIO_TEST_COLD=1, the runner's --cold): pattern files start out of the page cache. */
+bool t_cold(void);
+/* Drops the file at @path from the page cache and checks with mincore() that it left; bails if not. */
+void t_drop_cache(const char *path, size_t size);
+/*
+ * Creates a file of @size bytes holding the pattern @seed; returns its fd
+ * (O_RDWR | @flags).  In cold mode its pages are out of the page cache, so
+ * that the case's reads go to the disk and block.
+ */
 int t_pattern_file(size_t size, unsigned int seed, int flags, char *path_out, size_t path_len);
 /* Creates an empty file; returns its fd (O_RDWR | @flags). */
 int t_empty_file(int flags, char *path_out, size_t path_len);
@@ -101,15 +115,29 @@ bool t_is_root(void);
 long long t_read_sysctl(const char *path);
 /* Writes an integer to a /proc/sys file; returns 0 or -errno. */
 int t_write_sysctl(const char *path, long long value);
+/* The switch of syslet io_submit: 0 stock, else on. */
+#define T_SYSLET_SYSCTL		"/proc/sys/fs/aio-syslet"
 /* True when the running kernel has syslet io_submit (/proc/sys/fs/aio-syslet). */
 bool t_kernel_has_syslet(void);
-/* True when it has and fs.aio-syslet is 1. */
+/* True when it has and fs.aio-syslet is not 0. */
 bool t_syslet_active(void);
+/* True in required-syslet mode (AIO_SYSLET_REQUIRE=1, set by the runner's --require-syslet). */
+bool t_syslet_required(void);
 /*
  * For syslet-only cases: skips the whole program, saying why, unless
- * syslet io_submit is active.
+ * syslet io_submit is active.  In required-syslet mode a kernel without
+ * it is a failure (bail out), and so is every sub-test that skips.
+ * Holds a shared lock on fs.aio-syslet until exit.
  */
 void t_require_syslet(void);
+/*
+ * The same for a case that changes fs.aio-syslet or
+ * fs.aio-syslet-max-threads: the lock is exclusive, so no other syslet
+ * case runs meanwhile.
+ */
+void t_require_syslet_exclusive(void);
+/* True once t_require_syslet_exclusive() holds the lock. */
+bool t_syslet_exclusive(void);
 /* Microseconds on CLOCK_MONOTONIC. */
 long long t_now_us(void);
 
