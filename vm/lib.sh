@@ -43,8 +43,11 @@ kernel_splats() {
 
 # The suite passes a guest makes on a kernel with syslets, in order:
 # fs.aio-syslet=1 (on), then 0 (stock behaviour); vm-check and e2e demand
-# exactly these.  Labels have no spaces.
-SYSLET_SUITE_PASSES="fs.aio-syslet=1 fs.aio-syslet=0"
+# exactly these (make mutation-check only the first).  Labels have no
+# spaces.
+SYSLET_SUITE_PASSES=${SYSLET_SUITE_PASSES:-"fs.aio-syslet=1 fs.aio-syslet=0"}
+# Seconds before the runner kills a case in the guest.
+SUITE_CASE_TIMEOUT=${SUITE_CASE_TIMEOUT:-600}
 
 # guest_command PARTS RUNNER SYSLET: the shell command a test VM runs,
 # part by part (comma-separated: suite, stress, libaio; see vm/vm-check
@@ -78,14 +81,14 @@ r=$runner"
 				cmd+="
 echo '# suite pass: $p'
 echo ${p#fs.aio-syslet=} > /proc/sys/fs/aio-syslet || exit 1
-\$r --tap --require-syslet --timeout 600 || st=1"
+\$r --tap --require-syslet --timeout $SUITE_CASE_TIMEOUT || st=1"
 			done
 			cmd+="
 echo 1 > /proc/sys/fs/aio-syslet"
 		else
 			cmd+="
 echo '# suite pass: stock'
-\$r --tap --timeout 600 || st=1"
+\$r --tap --timeout $SUITE_CASE_TIMEOUT || st=1"
 		fi ;;
 	esac
 	case ",$parts," in *,stress,*)

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Description: no handoff to a helper of other credentials, nor from an I/O flusher or a traced caller. */
+/*
+ * Description: no handoff to a helper of other credentials, seccomp filter,
+ * no_new_privs, fs or files table, nor from an I/O flusher or a traced
+ * caller; the state set before the read is the state after it.
+ */
 #include "t.h"
 
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +18,8 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -225,6 +233,160 @@ static enum t_result test_io_flusher(void)
 	return in_child(io_flusher_child, 60, false);
 }
 
+/*
+ * A block hands off, so a parked helper really is there to misuse (the
+ * positive control of every "runs synchronously" below); then one more
+ * helper is left parked for the next block: the head of the handoff.
+ */
+static bool hands_off_now(aio_context_t ctx)
+{
+	bool ok;
+
+	if (!warm_up(ctx))
+		return false;
+	ok = T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+	return T_TRUE(sh_wait_parked(1, 5000)) && ok;
+}
+
+/* After the change: the stale helper is not used, and a fresh one is. */
+static void sync_then_fresh_helper(aio_context_t ctx)
+{
+	struct iocb *none = NULL;
+
+	T_TRUE(sh_parked_helpers() >= 1);
+	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	T_EQ(sys_io_submit(ctx, 0, &none), 0);
+	if (T_TRUE(sh_wait_parked(1, 5000)))
+		T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+}
+
+/* A filter that fails getppid() with EPERM and allows everything else. */
+static int deny_getppid(unsigned int flags)
+{
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(insns) / sizeof(insns[0]), .filter = insns };
+
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static enum t_result seccomp_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	pid_t ppid = getppid();
+
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	/* This thread only: the parked helper has no filter. */
+	if (deny_getppid(0))
+		t_bail("seccomp(SECCOMP_SET_MODE_FILTER): %s", strerror(errno));
+	T_ERRNO(syscall(SYS_getppid), EPERM);
+	sync_then_fresh_helper(ctx);
+	/* Whoever runs this code now, the filter holds. */
+	T_ERRNO(syscall(SYS_getppid), EPERM);
+	T_TRUE(ppid > 1);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_seccomp(void)
+{
+	/* Without no_new_privs, which would change the helper's state too. */
+	if (!t_is_root())
+		return t_skip("a seccomp filter without no_new_privs needs CAP_SYS_ADMIN");
+	return sh_in_child(seccomp_child);
+}
+
+static enum t_result seccomp_tsync_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	/* Every thread, parked helpers too: the helper stays usable. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || deny_getppid(SECCOMP_FILTER_FLAG_TSYNC))
+		t_bail("seccomp(SECCOMP_FILTER_FLAG_TSYNC): %s", strerror(errno));
+	T_TRUE(sh_parked_helpers() >= 1);
+	T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+	T_ERRNO(syscall(SYS_getppid), EPERM);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_seccomp_tsync(void)
+{
+	return sh_in_child(seccomp_tsync_child);
+}
+
+static enum t_result nnp_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		t_bail("PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	sync_then_fresh_helper(ctx);
+	T_EQ(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 1);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_nnp(void)
+{
+	return sh_in_child(nnp_child);
+}
+
+static enum t_result fs_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	char cwd[4096];
+
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	/* Our own fs_struct from here; the helper keeps the shared one. */
+	if (unshare(CLONE_FS) || chdir("/"))
+		t_bail("unshare(CLONE_FS), chdir /: %s", strerror(errno));
+	umask(077);
+	sync_then_fresh_helper(ctx);
+	T_TRUE(getcwd(cwd, sizeof(cwd)) && strcmp(cwd, "/") == 0);
+	T_EQ(umask(077), 077);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_fs(void)
+{
+	return sh_in_child(fs_child);
+}
+
+static enum t_result files_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		t_bail("open /dev/null: %s", strerror(errno));
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	/* Our own file table from here, without @fd; the helper's still has it. */
+	if (unshare(CLONE_FILES) || close(fd))
+		t_bail("unshare(CLONE_FILES), close: %s", strerror(errno));
+	sync_then_fresh_helper(ctx);
+	T_ERRNO(fcntl(fd, F_GETFD), EBADF);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_files(void)
+{
+	return sh_in_child(files_child);
+}
+
 static enum t_result traced_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
@@ -254,6 +416,11 @@ int main(void)
 {
 	static const struct t_case cases[] = {
 		{ "a parked helper with the old credentials is not used after setresuid(); it exits", test_creds },
+		{ "a parked helper without this thread's seccomp filter is not used; the filter holds after", test_seccomp },
+		{ "a filter set on every thread (TSYNC) reaches the parked helper, which stays usable", test_seccomp_tsync },
+		{ "a parked helper without no_new_privs is not used; no_new_privs holds after", test_nnp },
+		{ "after unshare(CLONE_FS), chdir and umask a parked helper of the old fs is not used", test_fs },
+		{ "after unshare(CLONE_FILES) and close a parked helper of the old file table is not used", test_files },
 		{ "an I/O flusher (PR_SET_IO_FLUSHER) does not hand off", test_io_flusher },
 		{ "a traced caller (PTRACE_TRACEME) does not hand off", test_traced },
 	};
