@@ -5,50 +5,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* fs/aio.c's struct aio_ring: user space (fio's userspace_reap) reads it directly. */
-struct aio_ring {
-	unsigned int id;
-	unsigned int nr;
-	unsigned int head;
-	unsigned int tail;
-	unsigned int magic;
-	unsigned int compat_features;
-	unsigned int incompat_features;
-	unsigned int header_length;
-	struct io_event io_events[];
-};
-
-#define AIO_RING_MAGIC 0xa10a10a1
-
-static volatile struct aio_ring *ring_of(aio_context_t ctx)
-{
-	return (volatile struct aio_ring *)(uintptr_t)ctx;
-}
-
-/* Waits until the ring's tail reaches @tail (no io_getevents: that would consume). */
-static bool wait_tail(aio_context_t ctx, unsigned int tail)
-{
-	long long deadline = t_now_us() + 10 * 1000000LL;
-
-	while (__atomic_load_n(&ring_of(ctx)->tail, __ATOMIC_ACQUIRE) != tail) {
-		if (t_now_us() > deadline) {
-			t_diag("ring tail %u, expected %u after 10 s", ring_of(ctx)->tail, tail);
-			return false;
-		}
-		usleep(1000);
-	}
-	return true;
-}
-
 static enum t_result test_header(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
-	volatile struct aio_ring *r = ring_of(ctx);
+	volatile struct t_aio_ring *r = t_ring(ctx);
 
-	T_EQ(r->magic, AIO_RING_MAGIC);
+	T_EQ(r->magic, T_AIO_RING_MAGIC);
 	T_EQ(r->compat_features, 1);
 	T_EQ(r->incompat_features, 0);
-	T_EQ(r->header_length, sizeof(struct aio_ring));
+	T_EQ(r->header_length, sizeof(struct t_aio_ring));
 	T_TRUE(r->nr >= 16);
 	T_EQ(r->head, 0);
 	T_EQ(r->tail, 0);
@@ -59,7 +24,7 @@ static enum t_result test_header(void)
 static enum t_result test_user_reap(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
-	volatile struct aio_ring *r = ring_of(ctx);
+	volatile struct t_aio_ring *r = t_ring(ctx);
 	int fd = t_pattern_file(3 * 4096, 7, 0, NULL, 0);
 	struct iocb cbs[3], *list[3];
 	unsigned int seen = 0;
@@ -73,20 +38,21 @@ static enum t_result test_user_reap(void)
 		list[i] = &cbs[i];
 	}
 	T_EQ(sys_io_submit(ctx, 3, list), 3);
-	if (wait_tail(ctx, 3)) {
-		for (unsigned int i = 0; i < 3; i++) {
-			volatile struct io_event *e = &r->io_events[i];
+	/* No io_getevents() to wait: that would consume. */
+	t_wait_ring(ctx, 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		volatile struct io_event *e = &r->io_events[i];
 
-			T_TRUE(e->data >= 100 && e->data < 103);
-			T_EQ(e->res, 4096);
-			seen |= 1u << (e->data - 100);
-		}
-		T_EQ(seen, 7);
-		T_EQ(r->head, 0);
-		/* Consume in user space: the kernel must then see an empty ring. */
-		__atomic_store_n(&r->head, 3, __ATOMIC_RELEASE);
-		T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
+		T_TRUE(e->data >= 100 && e->data < 103);
+		T_EQ(e->res, 4096);
+		seen |= 1u << (e->data - 100);
 	}
+	T_EQ(seen, 7);
+	T_EQ(r->head, 0);
+	T_EQ(r->tail, 3);
+	/* Consume in user space: the kernel must then see an empty ring. */
+	__atomic_store_n(&r->head, 3, __ATOMIC_RELEASE);
+	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
 	T_TRUE(t_verify_pattern(buf, 3 * 4096, 7, 0));
 	T_EQ(sys_io_destroy(ctx), 0);
 	free(buf);
@@ -97,7 +63,7 @@ static enum t_result test_user_reap(void)
 static enum t_result test_getevents_advances_head(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
-	volatile struct aio_ring *r = ring_of(ctx);
+	volatile struct t_aio_ring *r = t_ring(ctx);
 	int fd = t_pattern_file(4096, 9, 0, NULL, 0);
 	char buf[2][512];
 	struct iocb cbs[2], *list[2] = { &cbs[0], &cbs[1] };

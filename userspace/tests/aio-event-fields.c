@@ -8,15 +8,6 @@
 
 #define SEED	0x5eed000fu
 
-/* No event may be left behind by a rejected iocb. */
-static void check_no_event(aio_context_t ctx)
-{
-	struct timespec zero = { 0, 0 };
-	struct io_event ev;
-
-	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
-}
-
 static enum t_result test_data_obj(void)
 {
 	enum { NR = 5 };
@@ -164,7 +155,7 @@ static enum t_result test_negative_offset(void)
 	/* So does an end past the largest loff_t. */
 	t_prep_pread(&cb, fd, buf, sizeof(buf), INT64_MAX - 10);
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EINVAL);
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 0);
 	close(fd);
 	sys_io_destroy(ctx);
 	return t_result();

@@ -133,29 +133,6 @@ static void scene_unreaped(const char *mode)
 	exec_self(mode, ctx);
 }
 
-/* Waits up to 10 s until thread @tid sleeps in syscall @nr. */
-static void wait_blocked(pid_t tid, long nr)
-{
-	long long deadline = t_now_us() + 10000000;
-	char path[64], buf[256];
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-	while (t_now_us() < deadline) {
-		FILE *f = fopen(path, "r");
-		long got = -1;
-
-		if (f) {
-			if (fgets(buf, sizeof(buf), f))
-				sscanf(buf, "%ld", &got);	/* "running" leaves -1 */
-			fclose(f);
-		}
-		if (got == nr)
-			return;
-		usleep(1000);
-	}
-	_exit(EXEC_FAILED + 4);
-}
-
 struct waiter {
 	aio_context_t ctx;
 	volatile pid_t tid;
@@ -182,7 +159,7 @@ static void scene_thread_waiting(const char *mode)
 		_exit(EXEC_FAILED + 6);
 	while (!w.tid)
 		usleep(1000);
-	wait_blocked(w.tid, SYS_io_getevents);
+	t_wait_blocked(getpid(), w.tid, SYS_io_getevents, NULL);
 	exec_self(mode, w.ctx);
 }
 

@@ -4,33 +4,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define LEN	512
 #define SEED	0xf0c
-
-#define AIO_RING_MAGIC	0xa10a10a1
-
-/* The head of the ring the context id points at (the ABI libaio reads). */
-struct ring_head {
-	unsigned int id, nr, head, tail, magic;
-};
-
-/* Runs @fn in a child; returns its exit status, or -1 when it did not exit normally. */
-static int in_child(int (*fn)(void *), void *arg)
-{
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
-	if (pid == 0)
-		_exit(fn(arg));
-	if (waitpid(pid, &status, 0) != pid)
-		t_bail("waitpid: %s", strerror(errno));
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* A child's exit code names the first of its checks that failed. */
 static void check_child(int status, const char *const *what, int nwhat)
@@ -103,7 +80,7 @@ static enum t_result test_child_calls(void)
 	s.fd = t_pattern_file(LEN, SEED, 0, NULL, 0);
 	s.ctx = t_setup_ctx(4);
 	t_prep_pread(&s.cb, s.fd, s.buf, LEN, 0);
-	child_status(in_child(child_calls, &s), calls_what);
+	child_status(t_in_child(child_calls, &s), calls_what);
 	/* The child's io_destroy did not touch the parent's context. */
 	parent_read(s.ctx, s.fd);
 	T_EQ(sys_io_destroy(s.ctx), 0);
@@ -125,10 +102,10 @@ struct ring_seen {
 static int child_ring(void *arg)
 {
 	struct ring_seen *rs = arg;
-	volatile struct ring_head *r = (volatile struct ring_head *)(uintptr_t)rs->ctx;
+	volatile struct t_aio_ring *r = t_ring(rs->ctx);
 
 	/* A MAP_SHARED mapping is inherited: the child reads the parent's ring pages. */
-	if (r->magic != AIO_RING_MAGIC)
+	if (r->magic != T_AIO_RING_MAGIC)
 		return 1;
 	if (r->nr != rs->nr)
 		return 2;
@@ -140,19 +117,19 @@ static int child_ring(void *arg)
 static enum t_result test_ring_inherited(void)
 {
 	int fd = t_pattern_file(LEN, SEED, 0, NULL, 0);
-	volatile struct ring_head *r;
+	volatile struct t_aio_ring *r;
 	struct ring_seen rs;
 	struct io_event ev;
 
 	rs.ctx = t_setup_ctx(4);
-	r = (volatile struct ring_head *)(uintptr_t)rs.ctx;
+	r = t_ring(rs.ctx);
 	/* One completion first, so that tail is not trivially 0. */
 	parent_read(rs.ctx, fd);
 	rs.nr = r->nr;
 	rs.tail = r->tail;
-	T_EQ(r->magic, AIO_RING_MAGIC);
+	T_EQ(r->magic, T_AIO_RING_MAGIC);
 	T_EQ(rs.tail, 1);
-	child_status(in_child(child_ring, &rs), ring_what);
+	child_status(t_in_child(child_ring, &rs), ring_what);
 	T_EQ(sys_io_getevents(rs.ctx, 0, 1, &ev, &(struct timespec){ 0, 0 }), 0);
 	T_EQ(sys_io_destroy(rs.ctx), 0);
 	close(fd);
@@ -199,7 +176,7 @@ static enum t_result test_child_own_ctx(void)
 	s.fd = t_pattern_file(LEN, SEED, 0, NULL, 0);
 	s.ctx = t_setup_ctx(4);
 	t_prep_pread(&s.cb, s.fd, s.buf, LEN, 0);
-	child_status(in_child(child_own, &s), own_what);
+	child_status(t_in_child(child_own, &s), own_what);
 	parent_read(s.ctx, s.fd);
 	T_EQ(sys_io_destroy(s.ctx), 0);
 	close(s.fd);
@@ -245,7 +222,7 @@ static void run_poll(bool child_writes)
 	t_prep_poll(&ps.cb, ps.pfd[0], POLLIN);
 	ps.cb.aio_data = 0xf00d;
 	t_submit1(ps.ctx, &ps.cb);
-	child_status(in_child(child_poll, &ps), poll_what);
+	child_status(t_in_child(child_poll, &ps), poll_what);
 	if (!child_writes) {
 		/* The child's exit neither completed nor cancelled the request. */
 		T_EQ(sys_io_getevents(ps.ctx, 1, 1, &ev, &ts), 0);

@@ -9,15 +9,6 @@
 #define SEED	0x5eed000du
 #define DATA	0xdeadbeefcafef00dULL
 
-/* No event may be left behind by a rejected iocb. */
-static void check_no_event(aio_context_t ctx)
-{
-	struct timespec zero = { 0, 0 };
-	struct io_event ev;
-
-	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
-}
-
 /* A PWRITE then an (F)DSYNC of the file: both events exact, the sync's aio_data echoed. */
 static void check_sync(bool datasync)
 {
@@ -70,7 +61,7 @@ static void check_no_fsync_op(aio_context_t ctx, int fd)
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EINVAL);
 	t_prep_fsync(&cb, fd, true);
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EINVAL);
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 0);
 }
 
 static enum t_result test_no_fsync_op(void)
@@ -125,7 +116,7 @@ static enum t_result test_stray_fields(void)
 		cb.aio_rw_flags = RWF_DSYNC;
 		T_ERRNO(sys_io_submit(ctx, 1, &cbp), EINVAL);
 	}
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 0);
 	/* The same iocb without the stray field is fine. */
 	t_prep_fsync(&cb, fd, false);
 	T_EQ(sys_io_submit(ctx, 1, &cbp), 1);

@@ -13,15 +13,6 @@
 
 static int file_fd;
 
-/* No event may be left behind by a rejected iocb. */
-static void check_no_event(aio_context_t ctx)
-{
-	struct timespec zero = { 0, 0 };
-	struct io_event ev;
-
-	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
-}
-
 /* Prepares a PREAD (@write: PWRITE) of LEN bytes with IOCB_FLAG_IOPRIO and @prio. */
 static void prep(struct iocb *cb, bool write, int prio)
 {
@@ -66,7 +57,7 @@ static void check_refused(int prio, int err)
 		prep(&cb, w, prio);
 		T_ERRNO(sys_io_submit(ctx, 1, &cbp), err);
 	}
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 0);
 	sys_io_destroy(ctx);
 }
 

@@ -3,48 +3,16 @@
 #include "t.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #define SEED		0x5eed000cu
 #define FILE_SIZE	(64u << 10)
 #define ALIGN		4096
-#define EXT4_MAGIC	0xef53
 
 /* STATX_DIOALIGN of the test file: ext4 reports what iomap_dio_bio_iter() checks. */
 static unsigned int dio_mem_align, dio_offset_align;
-
-/*
- * ext4 sends misaligned O_DIRECT to iomap_dio_rw() (no buffered fallback
- * for plain files), where iomap_dio_bio_iter() finds pos, length or a
- * buffer not aligned to the device's logical block size / DMA alignment
- * before any bio is built.  The -EINVAL is the return value of
- * ->read_iter/->write_iter, so aio_read()/aio_write() return 0 and the
- * error is the event's res: io_submit() itself succeeds.
- */
-static long long run1(aio_context_t ctx, struct iocb *cb)
-{
-	struct io_event ev;
-
-	t_submit1(ctx, cb);
-	if (!T_EQ(t_reap(ctx, &ev, 1, 10000), 1))
-		return LLONG_MIN;
-	T_EQ(ev.obj, (uintptr_t)cb);
-	T_EQ(ev.res2, 0);
-	return ev.res;
-}
-
-static int direct_file(void)
-{
-	int fd = t_pattern_file(FILE_SIZE, SEED, O_DIRECT, NULL, 0);
-
-	if (fd < 0)
-		t_bail("O_DIRECT open failed: %s", strerror(errno));
-	return fd;
-}
 
 /* Checks through the page cache that the file is still the pattern, all FILE_SIZE of it. */
 static void check_unchanged(int fd)
@@ -60,17 +28,26 @@ static void check_unchanged(int fd)
 	free(got);
 }
 
-/* PREAD and PWRITE of @len at @off from @buf both fail with res -EINVAL; nothing changes. */
+/*
+ * ext4 sends misaligned O_DIRECT to iomap_dio_rw() (no buffered fallback
+ * for plain files), where iomap_dio_bio_iter() finds pos, length or a
+ * buffer not aligned to the device's logical block size / DMA alignment
+ * before any bio is built.  The -EINVAL is the return value of
+ * ->read_iter/->write_iter, so aio_read()/aio_write() return 0 and the
+ * error is the event's res: io_submit() itself succeeds.
+ *
+ * PREAD and PWRITE of @len at @off from @buf both fail with res -EINVAL; nothing changes.
+ */
 static void check_rw_einval(void *buf, size_t len, off_t off)
 {
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file();
+	int fd = t_direct_file(FILE_SIZE, SEED);
 	struct iocb cb;
 
 	t_prep_pread(&cb, fd, buf, len, off);
-	T_EQ(run1(ctx, &cb), -EINVAL);
+	T_EQ(t_run1(ctx, &cb), -EINVAL);
 	t_prep_pwrite(&cb, fd, buf, len, off);
-	T_EQ(run1(ctx, &cb), -EINVAL);
+	T_EQ(t_run1(ctx, &cb), -EINVAL);
 	check_unchanged(fd);
 	close(fd);
 	sys_io_destroy(ctx);
@@ -116,17 +93,17 @@ static enum t_result test_vectored(void)
 	struct iovec split[2] = { { buf, 100 }, { buf + 2 * ALIGN, ALIGN - 100 } };
 	struct iovec shifted[2] = { { buf, ALIGN }, { buf + 2 * ALIGN + 1, ALIGN } };
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file();
+	int fd = t_direct_file(FILE_SIZE, SEED);
 	struct iocb cb;
 
 	t_prep_preadv(&cb, fd, split, 2, 0);
-	T_EQ(run1(ctx, &cb), -EINVAL);
+	T_EQ(t_run1(ctx, &cb), -EINVAL);
 	t_prep_preadv(&cb, fd, shifted, 2, 0);
-	T_EQ(run1(ctx, &cb), -EINVAL);
+	T_EQ(t_run1(ctx, &cb), -EINVAL);
 	t_prep_pwritev(&cb, fd, split, 2, 0);
-	T_EQ(run1(ctx, &cb), -EINVAL);
+	T_EQ(t_run1(ctx, &cb), -EINVAL);
 	t_prep_pwritev(&cb, fd, shifted, 2, 0);
-	T_EQ(run1(ctx, &cb), -EINVAL);
+	T_EQ(t_run1(ctx, &cb), -EINVAL);
 	check_unchanged(fd);
 	close(fd);
 	sys_io_destroy(ctx);
@@ -138,14 +115,14 @@ static enum t_result test_extending_write(void)
 {
 	unsigned char *buf = t_aligned_alloc(ALIGN, 2 * ALIGN);
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file();
+	int fd = t_direct_file(FILE_SIZE, SEED);
 	struct iocb cb;
 
 	/* Extending DIO runs under ext4's orphan handling: a failure leaves the size alone. */
 	t_prep_pwrite(&cb, fd, buf, ALIGN, FILE_SIZE + 1);
-	T_EQ(run1(ctx, &cb), -EINVAL);
+	T_EQ(t_run1(ctx, &cb), -EINVAL);
 	t_prep_pwrite(&cb, fd, buf, ALIGN + 1, FILE_SIZE);
-	T_EQ(run1(ctx, &cb), -EINVAL);
+	T_EQ(t_run1(ctx, &cb), -EINVAL);
 	check_unchanged(fd);
 	close(fd);
 	sys_io_destroy(ctx);
@@ -157,7 +134,7 @@ static enum t_result test_sector(void)
 {
 	unsigned char *buf = t_aligned_alloc(ALIGN, 2 * ALIGN);
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file();
+	int fd = t_direct_file(FILE_SIZE, SEED);
 	long long want;
 	struct iocb cb;
 
@@ -165,12 +142,12 @@ static enum t_result test_sector(void)
 	/* 512-byte offset and length: fine on 512-byte sectors, EINVAL on 4Kn. */
 	want = (512 % dio_offset_align) ? -EINVAL : ALIGN + 512;
 	t_prep_pread(&cb, fd, buf, ALIGN + 512, 512);
-	if (T_EQ(run1(ctx, &cb), want) && want > 0)
+	if (T_EQ(t_run1(ctx, &cb), want) && want > 0)
 		t_verify_pattern(buf, ALIGN + 512, SEED, 512);
 	/* A buffer 512 bytes into a page: only the DMA alignment matters. */
 	want = (512 % dio_mem_align) ? -EINVAL : ALIGN;
 	t_prep_pread(&cb, fd, buf + 512, ALIGN, 0);
-	if (T_EQ(run1(ctx, &cb), want) && want > 0)
+	if (T_EQ(t_run1(ctx, &cb), want) && want > 0)
 		t_verify_pattern(buf + 512, ALIGN, SEED, 0);
 	close(fd);
 	sys_io_destroy(ctx);
@@ -182,7 +159,7 @@ static enum t_result test_past_eof(void)
 {
 	unsigned char *buf = t_aligned_alloc(ALIGN, 2 * ALIGN);
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file();
+	int fd = t_direct_file(FILE_SIZE, SEED);
 	struct iocb cb;
 
 	/*
@@ -190,12 +167,12 @@ static enum t_result test_past_eof(void)
 	 * looking at alignment, and ext4 returns 0 for an empty read first.
 	 */
 	t_prep_pread(&cb, fd, buf + 1, ALIGN + 1, FILE_SIZE + 1);
-	T_EQ(run1(ctx, &cb), 0);
+	T_EQ(t_run1(ctx, &cb), 0);
 	t_prep_pread(&cb, fd, buf + 1, 0, 1);
-	T_EQ(run1(ctx, &cb), 0);
+	T_EQ(t_run1(ctx, &cb), 0);
 	/* But one starting before EOF is checked. */
 	t_prep_pread(&cb, fd, buf, ALIGN, FILE_SIZE - 1);
-	T_EQ(run1(ctx, &cb), -EINVAL);
+	T_EQ(t_run1(ctx, &cb), -EINVAL);
 	close(fd);
 	sys_io_destroy(ctx);
 	free(buf);
@@ -216,20 +193,19 @@ int main(void)
 		{ "O_DIRECT at 512-byte alignment follows the device's block size", test_sector },
 		{ "misaligned O_DIRECT PREAD past EOF or of length 0 returns 0", test_past_eof },
 	};
-	struct statfs sfs;
+	unsigned long fs_type;
 	struct statx stx;
 	int fd = t_pattern_file(ALIGN, SEED, O_DIRECT, NULL, 0);
 
 	if (fd < 0)
 		t_skip_all("the filesystem of %s refuses O_DIRECT", t_test_dir());
-	if (fstatfs(fd, &sfs))
-		t_bail("fstatfs: %s", strerror(errno));
+	fs_type = t_fs_type(fd);
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx))
 		t_bail("statx: %s", strerror(errno));
 	close(fd);
 	/* Other filesystems fall back to buffered I/O or align differently. */
-	if (sfs.f_type != EXT4_MAGIC)
-		t_skip_all("%s is not ext4 (f_type 0x%lx)", t_test_dir(), (unsigned long)sfs.f_type);
+	if (fs_type != T_EXT4_MAGIC)
+		t_skip_all("%s is not ext4 (f_type 0x%lx)", t_test_dir(), fs_type);
 	/*
 	 * 0: ext4 does buffered I/O for this file (data=journal, verity...).
 	 * Encrypted files fall back to buffered I/O when misaligned.

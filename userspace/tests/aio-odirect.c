@@ -3,7 +3,6 @@
 #include "t.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,39 +12,15 @@
 #define FILE_SIZE	(256u << 10)
 #define ALIGN		4096	/* a multiple of any usual logical block size */
 
-/* Reaps the event of an O_DIRECT iocb (it may complete after io_submit returns). */
-static long long run1(aio_context_t ctx, struct iocb *cb)
-{
-	struct io_event ev;
-
-	t_submit1(ctx, cb);
-	if (!T_EQ(t_reap(ctx, &ev, 1, 10000), 1))
-		return LLONG_MIN;
-	T_EQ(ev.obj, (uintptr_t)cb);
-	T_EQ(ev.data, (uintptr_t)cb);
-	T_EQ(ev.res2, 0);
-	return ev.res;
-}
-
-static int direct_file(size_t size)
-{
-	int fd = t_pattern_file(size, SEED, O_DIRECT, NULL, 0);
-
-	/* main() saw O_DIRECT work in this directory. */
-	if (fd < 0)
-		t_bail("O_DIRECT open failed: %s", strerror(errno));
-	return fd;
-}
-
 static enum t_result test_read(void)
 {
 	unsigned char *buf = t_aligned_alloc(ALIGN, 16 * ALIGN);
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file(FILE_SIZE);
+	int fd = t_direct_file(FILE_SIZE, SEED);
 	struct iocb cb;
 
 	t_prep_pread(&cb, fd, buf, 16 * ALIGN, 3 * ALIGN);
-	T_EQ(run1(ctx, &cb), 16 * ALIGN);
+	T_EQ(t_run1(ctx, &cb), 16 * ALIGN);
 	t_verify_pattern(buf, 16 * ALIGN, SEED, 3 * ALIGN);
 	close(fd);
 	sys_io_destroy(ctx);
@@ -58,13 +33,13 @@ static enum t_result test_write(void)
 	unsigned char *buf = t_aligned_alloc(ALIGN, 2 * ALIGN);
 	unsigned char *got = t_aligned_alloc(ALIGN, FILE_SIZE);
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file(FILE_SIZE);
+	int fd = t_direct_file(FILE_SIZE, SEED);
 	struct iocb cb;
 	int fl;
 
 	t_fill_pattern(buf, 2 * ALIGN, NEW_SEED, 5 * ALIGN);
 	t_prep_pwrite(&cb, fd, buf, 2 * ALIGN, 5 * ALIGN);
-	T_EQ(run1(ctx, &cb), 2 * ALIGN);
+	T_EQ(t_run1(ctx, &cb), 2 * ALIGN);
 	/* Read back through the page cache: clear O_DIRECT on the fd. */
 	fl = fcntl(fd, F_GETFL);
 	T_EQ(fcntl(fd, F_SETFL, fl & ~O_DIRECT), 0);
@@ -85,14 +60,14 @@ static enum t_result test_extend(void)
 	unsigned char *got = t_aligned_alloc(ALIGN, 4 * ALIGN);
 	unsigned char zero[ALIGN] = { 0 };
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file(2 * ALIGN);
+	int fd = t_direct_file(2 * ALIGN, SEED);
 	struct stat st;
 	struct iocb cb;
 
 	/* One block past EOF: the file grows and the block between is a hole. */
 	t_fill_pattern(buf, ALIGN, NEW_SEED, 3 * ALIGN);
 	t_prep_pwrite(&cb, fd, buf, ALIGN, 3 * ALIGN);
-	T_EQ(run1(ctx, &cb), ALIGN);
+	T_EQ(t_run1(ctx, &cb), ALIGN);
 	if (T_EQ(fstat(fd, &st), 0))
 		T_EQ(st.st_size, 4 * ALIGN);
 	T_EQ(pread(fd, got, 4 * ALIGN, 0), 4 * ALIGN);
@@ -110,15 +85,15 @@ static enum t_result test_read_eof(void)
 {
 	unsigned char *buf = t_aligned_alloc(ALIGN, 4 * ALIGN);
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file(2 * ALIGN + 100);
+	int fd = t_direct_file(2 * ALIGN + 100, SEED);
 	struct iocb cb;
 
 	/* The aligned request runs past an unaligned EOF: res stops at EOF. */
 	t_prep_pread(&cb, fd, buf, 4 * ALIGN, ALIGN);
-	T_EQ(run1(ctx, &cb), ALIGN + 100);
+	T_EQ(t_run1(ctx, &cb), ALIGN + 100);
 	t_verify_pattern(buf, ALIGN + 100, SEED, ALIGN);
 	t_prep_pread(&cb, fd, buf, ALIGN, 4 * ALIGN);
-	T_EQ(run1(ctx, &cb), 0);
+	T_EQ(t_run1(ctx, &cb), 0);
 	close(fd);
 	sys_io_destroy(ctx);
 	free(buf);
@@ -130,11 +105,11 @@ static enum t_result test_preadv(void)
 	unsigned char *a = t_aligned_alloc(ALIGN, ALIGN), *b = t_aligned_alloc(ALIGN, 3 * ALIGN);
 	struct iovec iov[2] = { { a, ALIGN }, { b, 3 * ALIGN } };
 	aio_context_t ctx = t_setup_ctx(1);
-	int fd = direct_file(FILE_SIZE);
+	int fd = t_direct_file(FILE_SIZE, SEED);
 	struct iocb cb;
 
 	t_prep_preadv(&cb, fd, iov, 2, 10 * ALIGN);
-	T_EQ(run1(ctx, &cb), 4 * ALIGN);
+	T_EQ(t_run1(ctx, &cb), 4 * ALIGN);
 	t_verify_pattern(a, ALIGN, SEED, 10 * ALIGN);
 	t_verify_pattern(b, 3 * ALIGN, SEED, 11 * ALIGN);
 	close(fd);
@@ -149,7 +124,7 @@ static enum t_result test_batch(void)
 	enum { NR = 8 };
 	unsigned char *bufs[NR];
 	aio_context_t ctx = t_setup_ctx(NR);
-	int fd = direct_file(FILE_SIZE);
+	int fd = t_direct_file(FILE_SIZE, SEED);
 	struct iocb cbs[NR], *ptrs[NR];
 	struct io_event evs[NR];
 	bool seen[NR] = { false };

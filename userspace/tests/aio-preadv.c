@@ -3,21 +3,11 @@
 #include "t.h"
 
 #include <limits.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #define SEED		0x5eed0004u
 #define FILE_SIZE	(256u << 10)
 #define GUARD		0xa5
-
-/* No event may be left behind by a rejected iocb. */
-static void check_no_event(aio_context_t ctx)
-{
-	struct timespec zero = { 0, 0 };
-	struct io_event ev;
-
-	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
-}
 
 /*
  * Reads at @off into @iovcnt iovecs of the sizes @lens, each in its own
@@ -25,33 +15,16 @@ static void check_no_event(aio_context_t ctx)
  */
 static void check_preadv(const size_t *lens, int iovcnt, off_t off)
 {
-	struct iovec *iov = calloc((size_t)iovcnt, sizeof(*iov));
+	unsigned char guard[2] = { GUARD, GUARD };
 	aio_context_t ctx = t_setup_ctx(1);
 	int fd = t_pattern_file(FILE_SIZE, SEED, 0, NULL, 0);
-	unsigned char guard[2] = { GUARD, GUARD };
-	size_t total = 0;
-	struct io_event ev;
+	size_t total;
+	/* One guard byte after each iovec catches an overrun. */
+	struct iovec *iov = t_alloc_iov(lens, iovcnt, GUARD, &total);
 	struct iocb cb;
 
-	if (!iov)
-		t_bail("calloc");
-	for (int i = 0; i < iovcnt; i++) {
-		/* One guard byte after each iovec catches an overrun. */
-		unsigned char *p = malloc(lens[i] + 1);
-
-		if (!p)
-			t_bail("malloc(%zu)", lens[i] + 1);
-		memset(p, GUARD, lens[i] + 1);
-		iov[i].iov_base = p;
-		iov[i].iov_len = lens[i];
-		total += lens[i];
-	}
 	t_prep_preadv(&cb, fd, iov, iovcnt, off);
-	t_submit1(ctx, &cb);
-	if (T_EQ(t_reap(ctx, &ev, 1, 10000), 1)) {
-		T_EQ(ev.obj, (uintptr_t)&cb);
-		T_EQ(ev.res, total);
-		T_EQ(ev.res2, 0);
+	if (T_EQ(t_run1(ctx, &cb), total)) {
 		for (int i = 0; i < iovcnt; i++) {
 			unsigned char *p = iov[i].iov_base;
 
@@ -61,9 +34,7 @@ static void check_preadv(const size_t *lens, int iovcnt, off_t off)
 			off += (off_t)lens[i];
 		}
 	}
-	for (int i = 0; i < iovcnt; i++)
-		free(iov[i].iov_base);
-	free(iov);
+	t_free_iov(iov, iovcnt);
 	close(fd);
 	sys_io_destroy(ctx);
 }
@@ -111,7 +82,7 @@ static enum t_result test_too_many(void)
 	}
 	t_prep_preadv(&cb, fd, iov, IOV_MAX + 1, 0);
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EINVAL);
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 0);
 	close(fd);
 	sys_io_destroy(ctx);
 	return t_result();
@@ -133,7 +104,7 @@ static enum t_result test_negative_len(void)
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EINVAL);
 	t_prep_preadv(&cb, fd, three, 3, 0);
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EINVAL);
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 0);
 	close(fd);
 	sys_io_destroy(ctx);
 	return t_result();
@@ -156,7 +127,7 @@ static enum t_result test_overflowing_total(void)
 	 */
 	t_prep_preadv(&cb, fd, two, 2, 0);
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EFAULT);
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 0);
 	close(fd);
 	sys_io_destroy(ctx);
 	return t_result();

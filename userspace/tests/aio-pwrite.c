@@ -37,35 +37,12 @@ static void aio_pwrite(int fd, size_t len, off_t off)
 	aio_pwrite_seed(fd, len, off, NEW_SEED);
 }
 
-/*
- * Checks the whole file against its expected image: the old pattern below
- * OLD_SIZE (@old_size 0: none), zeros elsewhere, the new pattern in
- * [@off, @off + @len), and a size of exactly @size.
- */
-static void check_file(int fd, size_t old_size, off_t off, size_t len, size_t size)
-{
-	unsigned char *want = calloc(1, size + 1), *got = calloc(1, size + 1);
-	struct stat st;
-
-	if (!want || !got)
-		t_bail("calloc(%zu)", size + 1);
-	t_fill_pattern(want, old_size, OLD_SEED, 0);
-	t_fill_pattern(want + off, len, NEW_SEED, off);
-	if (T_EQ(fstat(fd, &st), 0))
-		T_EQ(st.st_size, size);
-	/* One byte more than the size: the read must stop at EOF. */
-	T_EQ(pread(fd, got, size + 1, 0), size);
-	T_MEM(got, want, size);
-	free(want);
-	free(got);
-}
-
 static enum t_result test_inside(void)
 {
 	int fd = t_pattern_file(OLD_SIZE, OLD_SEED, 0, NULL, 0);
 
 	aio_pwrite(fd, 5001, 4093);
-	check_file(fd, OLD_SIZE, 4093, 5001, OLD_SIZE);
+	t_check_overwritten(fd, OLD_SIZE, OLD_SEED, OLD_SIZE, NEW_SEED, 4093, 5001);
 	close(fd);
 	return t_result();
 }
@@ -75,7 +52,7 @@ static enum t_result test_across_eof(void)
 	int fd = t_pattern_file(OLD_SIZE, OLD_SEED, 0, NULL, 0);
 
 	aio_pwrite(fd, 20, OLD_SIZE - 10);
-	check_file(fd, OLD_SIZE, OLD_SIZE - 10, 20, OLD_SIZE + 10);
+	t_check_overwritten(fd, OLD_SIZE + 10, OLD_SEED, OLD_SIZE, NEW_SEED, OLD_SIZE - 10, 20);
 	close(fd);
 	return t_result();
 }
@@ -86,7 +63,7 @@ static enum t_result test_past_eof(void)
 
 	/* [OLD_SIZE, 200003) becomes a hole that reads as zeros. */
 	aio_pwrite(fd, 777, 200003);
-	check_file(fd, OLD_SIZE, 200003, 777, 200003 + 777);
+	t_check_overwritten(fd, 200003 + 777, OLD_SEED, OLD_SIZE, NEW_SEED, 200003, 777);
 	close(fd);
 	return t_result();
 }
@@ -96,7 +73,7 @@ static enum t_result test_empty_file(void)
 	int fd = t_empty_file(0, NULL, 0);
 
 	aio_pwrite(fd, 1u << 20, 0);
-	check_file(fd, 0, 0, 1u << 20, 1u << 20);
+	t_check_overwritten(fd, 1u << 20, OLD_SEED, 0, NEW_SEED, 0, 1u << 20);
 	close(fd);
 	return t_result();
 }

@@ -3,7 +3,6 @@
 #include "t.h"
 
 #include <limits.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,68 +10,28 @@
 #define NEW_SEED	0x5eed0006u
 #define OLD_SIZE	65536
 
-/* Submits one iocb and returns its event's res (checking obj and res2). */
-static long long run1(aio_context_t ctx, struct iocb *cb)
-{
-	struct io_event ev;
-
-	t_submit1(ctx, cb);
-	if (!T_EQ(t_reap(ctx, &ev, 1, 10000), 1))
-		return LLONG_MIN;
-	T_EQ(ev.obj, (uintptr_t)cb);
-	T_EQ(ev.res2, 0);
-	return ev.res;
-}
-
-/* Checks size and contents: OLD_SEED pattern, NEW_SEED in [@off, @off + @len). */
-static void check_file(int fd, off_t off, size_t len, size_t size)
-{
-	unsigned char *want = calloc(1, size + 1), *got = calloc(1, size + 1);
-	struct stat st;
-
-	if (!want || !got)
-		t_bail("calloc(%zu)", size + 1);
-	t_fill_pattern(want, OLD_SIZE, OLD_SEED, 0);
-	t_fill_pattern(want + off, len, NEW_SEED, off);
-	if (T_EQ(fstat(fd, &st), 0))
-		T_EQ(st.st_size, size);
-	T_EQ(pread(fd, got, size + 1, 0), size);
-	T_MEM(got, want, size);
-	free(want);
-	free(got);
-}
-
 /*
  * Writes the NEW_SEED pattern for [@off, @off + sum of @lens) from @iovcnt
  * separately allocated iovecs, then checks the whole file.
  */
 static void check_pwritev(const size_t *lens, int iovcnt, off_t off)
 {
-	struct iovec *iov = calloc((size_t)iovcnt, sizeof(*iov));
 	aio_context_t ctx = t_setup_ctx(1);
 	int fd = t_pattern_file(OLD_SIZE, OLD_SEED, 0, NULL, 0);
-	size_t total = 0, end;
+	size_t total, end, at = 0;
+	struct iovec *iov = t_alloc_iov(lens, iovcnt, 0, &total);
 	struct iocb cb;
 
-	if (!iov)
-		t_bail("calloc");
 	for (int i = 0; i < iovcnt; i++) {
-		unsigned char *p = malloc(lens[i] + 1);
-
-		if (!p)
-			t_bail("malloc(%zu)", lens[i] + 1);
-		t_fill_pattern(p, lens[i], NEW_SEED, off + (off_t)total);
-		iov[i].iov_base = p;
-		iov[i].iov_len = lens[i];
-		total += lens[i];
+		t_fill_pattern(iov[i].iov_base, lens[i], NEW_SEED, off + (off_t)at);
+		at += lens[i];
 	}
 	t_prep_pwritev(&cb, fd, iov, iovcnt, off);
-	T_EQ(run1(ctx, &cb), total);
+	T_EQ(t_run1(ctx, &cb), total);
 	end = (size_t)off + total;
-	check_file(fd, off, total, end > OLD_SIZE ? end : OLD_SIZE);
-	for (int i = 0; i < iovcnt; i++)
-		free(iov[i].iov_base);
-	free(iov);
+	t_check_overwritten(fd, end > OLD_SIZE ? end : OLD_SIZE, OLD_SEED, OLD_SIZE, NEW_SEED,
+			    off, total);
+	t_free_iov(iov, iovcnt);
 	close(fd);
 	sys_io_destroy(ctx);
 }
@@ -113,10 +72,10 @@ static enum t_result test_zero_iovecs(void)
 
 	/* Nothing written anywhere, not even a size change past EOF. */
 	t_prep_pwritev(&cb, fd, &iov, 0, 100);
-	T_EQ(run1(ctx, &cb), 0);
+	T_EQ(t_run1(ctx, &cb), 0);
 	t_prep_pwritev(&cb, fd, &iov, 0, OLD_SIZE + 4096);
-	T_EQ(run1(ctx, &cb), 0);
-	check_file(fd, 0, 0, OLD_SIZE);
+	T_EQ(t_run1(ctx, &cb), 0);
+	t_check_overwritten(fd, OLD_SIZE, OLD_SEED, OLD_SIZE, NEW_SEED, 0, 0);
 	close(fd);
 	sys_io_destroy(ctx);
 	return t_result();
@@ -130,8 +89,8 @@ static enum t_result test_zero_length_iovecs(void)
 	struct iocb cb;
 
 	t_prep_pwritev(&cb, fd, iov, 3, OLD_SIZE + 4096);
-	T_EQ(run1(ctx, &cb), 0);
-	check_file(fd, 0, 0, OLD_SIZE);
+	T_EQ(t_run1(ctx, &cb), 0);
+	t_check_overwritten(fd, OLD_SIZE, OLD_SEED, OLD_SIZE, NEW_SEED, 0, 0);
 	close(fd);
 	sys_io_destroy(ctx);
 	return t_result();

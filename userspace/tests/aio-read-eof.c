@@ -2,25 +2,11 @@
 /* Description: reads that reach EOF are short and reads at or past EOF complete with res 0. */
 #include "t.h"
 
-#include <limits.h>
 #include <unistd.h>
 
 #define SEED		0x5eed0007u
 #define FILE_SIZE	10000	/* not a multiple of the page size */
 #define FILL		0xa5
-
-/* Submits one iocb and returns its event's res (checking obj and res2). */
-static long long run1(aio_context_t ctx, struct iocb *cb)
-{
-	struct io_event ev;
-
-	t_submit1(ctx, cb);
-	if (!T_EQ(t_reap(ctx, &ev, 1, 10000), 1))
-		return LLONG_MIN;
-	T_EQ(ev.obj, (uintptr_t)cb);
-	T_EQ(ev.res2, 0);
-	return ev.res;
-}
 
 /* True when @len bytes at @p all hold FILL, i.e. the read did not touch them. */
 static bool untouched(const unsigned char *p, size_t len)
@@ -40,7 +26,7 @@ static enum t_result test_short(void)
 
 	memset(buf, FILL, sizeof(buf));
 	t_prep_pread(&cb, fd, buf, sizeof(buf), FILE_SIZE - 100);
-	T_EQ(run1(ctx, &cb), 100);
+	T_EQ(t_run1(ctx, &cb), 100);
 	t_verify_pattern(buf, 100, SEED, FILE_SIZE - 100);
 	T_TRUE(untouched(buf + 100, sizeof(buf) - 100));
 	close(fd);
@@ -61,7 +47,7 @@ static enum t_result test_short_vectored(void)
 	memset(b, FILL, sizeof(b));
 	memset(c, FILL, sizeof(c));
 	t_prep_preadv(&cb, fd, iov, 3, FILE_SIZE - 120);
-	T_EQ(run1(ctx, &cb), 120);
+	T_EQ(t_run1(ctx, &cb), 120);
 	t_verify_pattern(a, 50, SEED, FILE_SIZE - 120);
 	t_verify_pattern(b, 70, SEED, FILE_SIZE - 70);
 	T_TRUE(untouched(b + 70, 30));
@@ -80,7 +66,7 @@ static enum t_result test_at_eof(void)
 
 	memset(buf, FILL, sizeof(buf));
 	t_prep_pread(&cb, fd, buf, sizeof(buf), FILE_SIZE);
-	T_EQ(run1(ctx, &cb), 0);
+	T_EQ(t_run1(ctx, &cb), 0);
 	T_TRUE(untouched(buf, sizeof(buf)));
 	close(fd);
 	sys_io_destroy(ctx);
@@ -96,9 +82,9 @@ static enum t_result test_past_eof(void)
 
 	memset(buf, FILL, sizeof(buf));
 	t_prep_pread(&cb, fd, buf, sizeof(buf), FILE_SIZE + 1);
-	T_EQ(run1(ctx, &cb), 0);
+	T_EQ(t_run1(ctx, &cb), 0);
 	t_prep_pread(&cb, fd, buf, sizeof(buf), 1LL << 40);
-	T_EQ(run1(ctx, &cb), 0);
+	T_EQ(t_run1(ctx, &cb), 0);
 	T_TRUE(untouched(buf, sizeof(buf)));
 	close(fd);
 	sys_io_destroy(ctx);
@@ -114,7 +100,7 @@ static enum t_result test_empty(void)
 
 	memset(buf, FILL, sizeof(buf));
 	t_prep_pread(&cb, fd, buf, sizeof(buf), 0);
-	T_EQ(run1(ctx, &cb), 0);
+	T_EQ(t_run1(ctx, &cb), 0);
 	T_TRUE(untouched(buf, sizeof(buf)));
 	close(fd);
 	sys_io_destroy(ctx);

@@ -3,7 +3,6 @@
 #include "t.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,19 +11,6 @@
 #define NEW_SEED	0x5eed0009u
 #define OLD_SIZE	10000
 #define LEN		3000
-
-/* Submits one iocb and returns its event's res (checking obj and res2). */
-static long long run1(aio_context_t ctx, struct iocb *cb)
-{
-	struct io_event ev;
-
-	t_submit1(ctx, cb);
-	if (!T_EQ(t_reap(ctx, &ev, 1, 10000), 1))
-		return LLONG_MIN;
-	T_EQ(ev.obj, (uintptr_t)cb);
-	T_EQ(ev.res2, 0);
-	return ev.res;
-}
 
 /*
  * Checks the file is the old pattern, then @len bytes of @buf at @at, and
@@ -59,7 +45,7 @@ static int write_at_zero(int open_flags, int rw_flags, unsigned char *buf)
 	t_fill_pattern(buf, LEN, NEW_SEED, 0);
 	t_prep_pwrite(&cb, fd, buf, LEN, 0);
 	cb.aio_rw_flags = rw_flags;
-	T_EQ(run1(ctx, &cb), LEN);
+	T_EQ(t_run1(ctx, &cb), LEN);
 	sys_io_destroy(ctx);
 	return fd;
 }

@@ -9,33 +9,6 @@
 #define LEN	512
 #define SEED	0xca7
 
-/* After a cancel or a completion: nothing more arrives within 200 ms. */
-static void expect_no_event(aio_context_t ctx)
-{
-	struct timespec ts = { 0, 200000000 };
-	struct io_event ev;
-
-	T_EQ(sys_io_getevents(ctx, 1, 1, &ev, &ts), 0);
-}
-
-/* The head of the ring the context id points at (the ABI libaio reads). */
-struct ring_head {
-	unsigned int id, nr, head, tail;
-};
-
-/* Waits up to 10 s until @n events sit in the ring, however completion is done. */
-static void wait_ring(aio_context_t ctx, unsigned int n)
-{
-	volatile struct ring_head *r = (volatile struct ring_head *)(uintptr_t)ctx;
-	long long deadline = t_now_us() + 10000000;
-
-	while ((r->tail + r->nr - r->head) % r->nr < n) {
-		if (t_now_us() > deadline)
-			t_bail("%u events did not complete within 10 s", n);
-		usleep(1000);
-	}
-}
-
 static enum t_result test_completed(void)
 {
 	int fd = t_pattern_file(LEN, SEED, 0, NULL, 0);
@@ -47,7 +20,7 @@ static enum t_result test_completed(void)
 	t_prep_pread(&cb, fd, buf, LEN, 0);
 	t_submit1(ctx, &cb);
 	/* Completed, event not reaped yet: a buffered read is never cancellable. */
-	wait_ring(ctx, 1);
+	t_wait_ring(ctx, 1);
 	T_ERRNO(sys_io_cancel(ctx, &cb, &res), EINVAL);
 	if (T_EQ(t_reap(ctx, &ev, 1, 10000), 1)) {
 		T_EQ(ev.obj, (uintptr_t)&cb);
@@ -56,7 +29,7 @@ static enum t_result test_completed(void)
 	}
 	/* Reaped: still nothing to cancel, and no second event. */
 	T_ERRNO(sys_io_cancel(ctx, &cb, &res), EINVAL);
-	expect_no_event(ctx);
+	T_NO_EVENT(ctx, 200);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
 	return t_result();
@@ -80,7 +53,7 @@ static enum t_result test_completed_poll(void)
 		T_EQ(ev.res, POLLIN);
 	}
 	T_ERRNO(sys_io_cancel(ctx, &cb, &res), EINVAL);
-	expect_no_event(ctx);
+	T_NO_EVENT(ctx, 200);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(pfd[0]);
 	close(pfd[1]);
@@ -162,7 +135,7 @@ static enum t_result test_cancel_poll(void)
 	/* Exactly one event, even once the pipe becomes readable. */
 	if (write(pfd[1], "x", 1) != 1)
 		t_bail("write pipe: %s", strerror(errno));
-	expect_no_event(ctx);
+	T_NO_EVENT(ctx, 200);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(pfd[0]);
 	close(pfd[1]);
@@ -189,7 +162,7 @@ static enum t_result test_cancel_twice(void)
 		T_EQ(ev.res, 0);
 	}
 	T_ERRNO(sys_io_cancel(ctx, &cb, NULL), EINVAL);
-	expect_no_event(ctx);
+	T_NO_EVENT(ctx, 200);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(pfd[0]);
 	close(pfd[1]);

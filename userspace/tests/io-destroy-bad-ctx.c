@@ -3,8 +3,6 @@
 #include "t.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* The context still runs I/O: a read of a pattern file completes with the data. */
@@ -32,20 +30,13 @@ static enum t_result test_zero(void)
 
 static enum t_result test_garbage(void)
 {
-	size_t page = (size_t)getpagesize();
-	aio_context_t ctx = t_setup_ctx(1);
-	void *zeros = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	void *gone = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	aio_context_t ctx = t_setup_ctx(1), bad[T_NR_BAD_CTX_IDS];
 
-	if (zeros == MAP_FAILED || gone == MAP_FAILED)
-		t_bail("mmap: %s", strerror(errno));
-	munmap(gone, page);
-	T_ERRNO(sys_io_destroy((aio_context_t)gone), EINVAL);
-	T_ERRNO(sys_io_destroy(0xdeadbeef), EINVAL);
-	T_ERRNO(sys_io_destroy(~0UL), EINVAL);
-	/* Reads as a ring with id 0, the slot of the live context, but is not its ring. */
-	T_ERRNO(sys_io_destroy((aio_context_t)zeros), EINVAL);
-	munmap(zeros, page);
+	t_bad_ctx_ids(bad);
+	for (int i = 0; i < T_NR_BAD_CTX_IDS; i++)
+		if (!T_ERRNO(sys_io_destroy(bad[i]), EINVAL))
+			t_diag("id 0x%lx", (unsigned long)bad[i]);
+	t_bad_ctx_ids_free(bad);
 	check_alive(ctx);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
@@ -74,26 +65,20 @@ static enum t_result test_destroyed(void)
 	return t_result();
 }
 
+/* 0: io_destroy() of the parent's context @arg fails with EINVAL; 1: succeeds; 2: other errno. */
+static int destroy_in_child(void *arg)
+{
+	/* The child's mm has no contexts, though the ring is mapped there too. */
+	if (sys_io_destroy(*(aio_context_t *)arg) != -1)
+		return 1;
+	return errno == EINVAL ? 0 : 2;
+}
+
 static enum t_result test_forked_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(1);
-	int status;
-	pid_t pid;
 
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		/* The child's mm has no contexts, though the ring is mapped there too. */
-		if (sys_io_destroy(ctx) != -1)
-			_exit(1);
-		_exit(errno == EINVAL ? 0 : 2);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_bail("waitpid: %s", strerror(errno));
-	T_TRUE(WIFEXITED(status));
-	/* 0: EINVAL, 1: the destroy succeeded, 2: another errno. */
-	T_EQ(WEXITSTATUS(status), 0);
+	T_EQ(t_in_child(destroy_in_child, &ctx), 0);
 	check_alive(ctx);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #define LEN	512
@@ -153,30 +152,14 @@ static enum t_result test_timespec_unchecked(void)
 	return t_result();
 }
 
-struct late_write {
-	int fd;
-	int delay_ms;
-};
-
-static void *write_later(void *arg)
-{
-	struct late_write *lw = arg;
-
-	usleep((useconds_t)lw->delay_ms * 1000);
-	if (write(lw->fd, "x", 1) != 1)
-		t_bail("write pipe: %s", strerror(errno));
-	return NULL;
-}
-
 /* Waits with @ts for a POLL that a thread completes 200 ms later. */
 static void wait_negative(const struct timespec *ts)
 {
 	aio_context_t ctx = t_setup_ctx(1);
-	struct late_write lw = { .delay_ms = 200 };
 	struct timespec t = *ts;
+	struct t_writer w;
 	struct io_event ev;
 	struct iocb cb;
-	pthread_t th;
 	long long t0, dt;
 	int pfd[2];
 	char c;
@@ -185,17 +168,14 @@ static void wait_negative(const struct timespec *ts)
 		t_bail("pipe: %s", strerror(errno));
 	t_prep_poll(&cb, pfd[0], POLLIN);
 	t_submit1(ctx, &cb);
-	lw.fd = pfd[1];
 	t0 = t_now_us();
-	if (pthread_create(&th, NULL, write_later, &lw))
-		t_bail("pthread_create failed");
+	t_writer_start(&w, pfd[1], "x", 1, 200);
 	T_EQ(sys_io_getevents(ctx, 1, 1, &ev, &t), 1);
 	dt = t_now_us() - t0;
 	if (!T_TRUE(dt >= 150000))
 		t_diag("returned after %lld us", dt);
 	T_EQ(ev.obj, (uintptr_t)&cb);
-	pthread_join(th, NULL);
-	if (read(pfd[0], &c, 1) != 1)
+	if (T_TRUE(t_writer_stop(&w)) && read(pfd[0], &c, 1) != 1)
 		t_bail("read pipe: %s", strerror(errno));
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(pfd[0]);

@@ -4,32 +4,10 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #define LEN	512
 #define SEED	0x313
-
-/* The head of the ring the context id points at (the ABI libaio reads). */
-struct ring_head {
-	unsigned int id, nr, head, tail;
-};
-
-/*
- * Waits up to 10 s until @n events sit in the ring, so that a test about
- * already completed events does not depend on completion being synchronous.
- */
-static void wait_ring(aio_context_t ctx, unsigned int n)
-{
-	volatile struct ring_head *r = (volatile struct ring_head *)(uintptr_t)ctx;
-	long long deadline = t_now_us() + 10000000;
-
-	while ((r->tail + r->nr - r->head) % r->nr < n) {
-		if (t_now_us() > deadline)
-			t_bail("%u events did not complete within 10 s", n);
-		usleep(1000);
-	}
-}
 
 /* Three completed reads of consecutive blocks. */
 static void three_done(aio_context_t ctx, int fd, struct iocb *cbs, unsigned char *bufs)
@@ -40,7 +18,8 @@ static void three_done(aio_context_t ctx, int fd, struct iocb *cbs, unsigned cha
 		t_prep_pread(&cbs[i], fd, bufs + i * LEN, LEN, (off_t)i * LEN);
 	if (sys_io_submit(ctx, 3, ptrs) != 3)
 		t_bail("io_submit of 3 reads: %s", strerror(errno));
-	wait_ring(ctx, 3);
+	/* Completed, so that the test does not depend on completion being synchronous. */
+	t_wait_ring(ctx, 3);
 }
 
 /* @ev is a read event of @cbs not seen before; marks it seen. */
@@ -138,28 +117,12 @@ static enum t_result test_zero_timeout(void)
 	return t_result();
 }
 
-struct late_write {
-	int fd;
-	int delay_ms;
-};
-
-static void *write_later(void *arg)
-{
-	struct late_write *lw = arg;
-
-	usleep((useconds_t)lw->delay_ms * 1000);
-	if (write(lw->fd, "x", 1) != 1)
-		t_bail("write pipe: %s", strerror(errno));
-	return NULL;
-}
-
 static enum t_result test_null_timeout(void)
 {
 	aio_context_t ctx = t_setup_ctx(8);
-	struct late_write lw = { .delay_ms = 100 };
+	struct t_writer w;
 	struct io_event ev;
 	struct iocb cb;
-	pthread_t th;
 	long long t0, dt;
 	int pfd[2];
 
@@ -167,10 +130,8 @@ static enum t_result test_null_timeout(void)
 		t_bail("pipe: %s", strerror(errno));
 	t_prep_poll(&cb, pfd[0], POLLIN);
 	t_submit1(ctx, &cb);
-	lw.fd = pfd[1];
 	t0 = t_now_us();
-	if (pthread_create(&th, NULL, write_later, &lw))
-		t_bail("pthread_create failed");
+	t_writer_start(&w, pfd[1], "x", 1, 100);
 	if (T_EQ(sys_io_getevents(ctx, 1, 1, &ev, NULL), 1)) {
 		T_EQ(ev.obj, (uintptr_t)&cb);
 		/*
@@ -184,7 +145,7 @@ static enum t_result test_null_timeout(void)
 	dt = t_now_us() - t0;
 	if (!T_TRUE(dt >= 80000))
 		t_diag("returned after %lld us", dt);
-	pthread_join(th, NULL);
+	t_writer_stop(&w);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(pfd[0]);
 	close(pfd[1]);
@@ -204,12 +165,12 @@ static enum t_result test_min_nr_zero(void)
 
 static enum t_result test_min_nr_two(void)
 {
+	static const int delay_ms[2] = { 50, 300 };
 	aio_context_t ctx = t_setup_ctx(8);
-	struct late_write lw[2] = { { .delay_ms = 50 }, { .delay_ms = 300 } };
 	struct timespec ts = { 10, 0 };
 	struct io_event ev[2];
 	struct iocb cbs[2], *ptrs[2] = { &cbs[0], &cbs[1] };
-	pthread_t th[2];
+	struct t_writer w[2];
 	long long t0, dt;
 	int pfd[2][2];
 
@@ -217,14 +178,12 @@ static enum t_result test_min_nr_two(void)
 		if (pipe2(pfd[i], O_CLOEXEC))
 			t_bail("pipe: %s", strerror(errno));
 		t_prep_poll(&cbs[i], pfd[i][0], POLLIN);
-		lw[i].fd = pfd[i][1];
 	}
 	if (sys_io_submit(ctx, 2, ptrs) != 2)
 		t_bail("io_submit of 2 polls: %s", strerror(errno));
 	t0 = t_now_us();
 	for (int i = 0; i < 2; i++)
-		if (pthread_create(&th[i], NULL, write_later, &lw[i]))
-			t_bail("pthread_create failed");
+		t_writer_start(&w[i], pfd[i][1], "x", 1, delay_ms[i]);
 	/* The first completion does not end a wait for two. */
 	if (T_EQ(sys_io_getevents(ctx, 2, 2, ev, &ts), 2)) {
 		/* Both, in whichever order the writer threads got to run. */
@@ -236,7 +195,7 @@ static enum t_result test_min_nr_two(void)
 	if (!T_TRUE(dt >= 250000))
 		t_diag("returned after %lld us", dt);
 	for (int i = 0; i < 2; i++) {
-		pthread_join(th[i], NULL);
+		t_writer_stop(&w[i]);
 		close(pfd[i][0]);
 		close(pfd[i][1]);
 	}

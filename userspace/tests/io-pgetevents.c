@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -34,18 +33,6 @@ static void on_signal(int sig)
 	handled_at = t_now_us();
 }
 
-static void set_handler(int sig, void (*fn)(int), int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fn;
-	sa.sa_flags = flags;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(sig, &sa, NULL))
-		t_bail("sigaction: %s", strerror(errno));
-}
-
 /* Blocks (@block) or unblocks @sig in the calling thread. */
 static void thread_mask(int sig, bool block)
 {
@@ -66,107 +53,46 @@ static bool is_blocked(int sig)
 }
 
 /*
- * Waits up to 10 s until task @tid of process @pid sleeps in syscall @nr;
- * returns false early when *@stop (if given) becomes true.
+ * io_pgetevents(1, 1) with @mask on @ctx while the kicker @k sends @sig into
+ * the wait and, with @end, then ends it with an event; returns its result,
+ * *@err its errno.
  */
-static bool wait_blocked(pid_t pid, pid_t tid, long nr, atomic_bool *stop)
+static long kicked_wait(aio_context_t ctx, int sig, uint64_t mask, struct timespec *ts,
+			struct io_event *ev, bool end, int *err, struct t_kicker *k)
 {
-	long long deadline = t_now_us() + 10000000;
-	char path[64], buf[256];
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-	while (t_now_us() < deadline) {
-		FILE *f;
-		long got = -1;
-
-		if (stop && atomic_load(stop))
-			return false;
-		f = fopen(path, "r");
-		if (!f)
-			t_bail("open %s: %s", path, strerror(errno));
-		if (fgets(buf, sizeof(buf), f))
-			sscanf(buf, "%ld", &got);	/* "running" leaves -1 */
-		fclose(f);
-		if (got == nr)
-			return true;
-		usleep(1000);
-	}
-	t_bail("task %d did not block in syscall %ld within 10 s", (int)tid, nr);
-}
-
-struct kicker {
-	pthread_t target;
-	pid_t tid;
-	int sig;
-	atomic_bool stop;	/* the target's call returned */
-	atomic_bool sent;
-};
-
-/* Sends the signal to the target thread once it sleeps in io_pgetevents(), if still in time. */
-static void *kick(void *arg)
-{
-	struct kicker *k = arg;
-
-	if (wait_blocked(getpid(), k->tid, SYS_io_pgetevents, &k->stop)) {
-		pthread_kill(k->target, k->sig);
-		atomic_store(&k->sent, true);
-	}
-	return NULL;
-}
-
-/*
- * io_pgetevents(1, 1) on an idle context with @mask while a thread sends @sig
- * into the wait; returns its result, *@sent tells whether the signal went out.
- */
-static long kicked_wait(aio_context_t ctx, int sig, uint64_t mask, struct timespec *ts, int *err,
-			bool *sent)
-{
-	struct kicker k = { .target = pthread_self(), .tid = gettid(), .sig = sig };
 	struct aio_sigset us = { &mask, sizeof(mask) };
-	struct io_event ev;
-	pthread_t th;
 	long ret;
 
-	if (pthread_create(&th, NULL, kick, &k))
-		t_bail("pthread_create failed");
-	ret = sys_io_pgetevents(ctx, 1, 1, &ev, ts, &us);
+	t_kicker_start(k, SYS_io_pgetevents, sig, end ? ctx : 0);
+	ret = sys_io_pgetevents(ctx, 1, 1, ev, ts, &us);
 	*err = errno;
-	atomic_store(&k.stop, true);
-	/* Once joined, a signal sent late has been delivered too. */
-	pthread_join(th, NULL);
-	*sent = atomic_load(&k.sent);
+	t_kicker_stop(k);
 	return ret;
 }
 
 static enum t_result test_masked_during_wait(void)
 {
 	aio_context_t ctx = t_setup_ctx(1);
-	struct timespec ts = { 0, 300000000 };
-	long long t0, t1;
-	bool sent;
+	struct timespec ts = { 10, 0 };
+	struct t_kicker k;
+	struct io_event ev;
 	int err;
 	long ret;
 
-	set_handler(SIGUSR1, on_signal, 0);
+	t_set_handler(SIGUSR1, on_signal, 0);
 	thread_mask(SIGUSR1, false);
 	handled = 0;
-	t0 = t_now_us();
-	ret = kicked_wait(ctx, SIGUSR1, KMASK(SIGUSR1), &ts, &err, &sent);
-	t1 = t_now_us();
-	set_handler(SIGUSR1, SIG_DFL, 0);
-	T_EQ(sys_io_destroy(ctx), 0);
-	if (!sent)
-		return t_skip("the signal could not be sent within the 300 ms wait");
-	/* Blocked for the wait: it runs out its timeout... */
-	if (!T_EQ(ret, 0))
-		t_diag("errno %s", strerrorname_np(err));
-	if (!T_TRUE(t1 - t0 >= 250000))
-		t_diag("returned after %lld us", t1 - t0);
+	ret = kicked_wait(ctx, SIGUSR1, KMASK(SIGUSR1), &ts, &ev, true, &err, &k);
+	t_set_handler(SIGUSR1, SIG_DFL, 0);
+	/* Blocked for the wait: it went on until the kicker's event ended it... */
+	T_TRUE(t_kicker_ended_wait(&k, ret, &ev, err));
 	/* ...and the signal is delivered as the old mask comes back, on return. */
 	T_EQ(handled, 1);
-	if (!T_TRUE(handled_at - t0 >= 250000))
-		t_diag("handler ran %lld us after the call", handled_at - t0);
+	if (!T_TRUE(handled_at >= atomic_load(&k.ended_us)))
+		t_diag("handler ran %lld us before the wait was ended",
+		       atomic_load(&k.ended_us) - handled_at);
 	T_TRUE(!is_blocked(SIGUSR1));
+	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }
 
@@ -180,7 +106,7 @@ static enum t_result test_unmask_pending(void)
 	sigset_t pend;
 	long long t0, dt;
 
-	set_handler(SIGUSR2, on_signal, 0);
+	t_set_handler(SIGUSR2, on_signal, 0);
 	thread_mask(SIGUSR2, true);
 	handled = 0;
 	pthread_kill(pthread_self(), SIGUSR2);
@@ -197,7 +123,7 @@ static enum t_result test_unmask_pending(void)
 	sigpending(&pend);
 	T_EQ(sigismember(&pend, SIGUSR2), 0);
 	thread_mask(SIGUSR2, false);
-	set_handler(SIGUSR2, SIG_DFL, 0);
+	t_set_handler(SIGUSR2, SIG_DFL, 0);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }
@@ -206,27 +132,28 @@ static enum t_result test_unmask_during_wait(void)
 {
 	aio_context_t ctx = t_setup_ctx(1);
 	struct timespec ts = { 10, 0 };
+	struct t_kicker k;
+	struct io_event ev;
 	long long t0, dt;
-	bool sent;
 	int err;
 	long ret;
 
 	/* SA_RESTART does not matter: -ERESTARTNOHAND with a handler is EINTR. */
-	set_handler(SIGUSR2, on_signal, SA_RESTART);
+	t_set_handler(SIGUSR2, on_signal, SA_RESTART);
 	thread_mask(SIGUSR2, true);
 	handled = 0;
 	t0 = t_now_us();
-	ret = kicked_wait(ctx, SIGUSR2, 0, &ts, &err, &sent);
+	ret = kicked_wait(ctx, SIGUSR2, 0, &ts, &ev, false, &err, &k);
 	dt = t_now_us() - t0;
 	errno = err;
-	T_TRUE(sent);
+	T_TRUE(atomic_load(&k.sent));
 	T_ERRNO(ret, EINTR);
 	if (!T_TRUE(dt < 5000000))
 		t_diag("returned after %lld us", dt);
 	T_EQ(handled, 1);
 	T_TRUE(is_blocked(SIGUSR2));
 	thread_mask(SIGUSR2, false);
-	set_handler(SIGUSR2, SIG_DFL, 0);
+	t_set_handler(SIGUSR2, SIG_DFL, 0);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }
@@ -307,9 +234,8 @@ static enum t_result test_bad_usig(void)
 
 static enum t_result test_stop_cont(void)
 {
-	long long deadline;
 	int status = 0, pfd[2];
-	pid_t pid, w;
+	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
@@ -331,7 +257,7 @@ static enum t_result test_stop_cont(void)
 			_exit(errno == EINTR ? 11 : 12);
 		_exit(ret == 1 && ev.obj == (uintptr_t)&cb ? 0 : 13);
 	}
-	wait_blocked(pid, pid, SYS_io_pgetevents, NULL);
+	t_wait_blocked(pid, pid, SYS_io_pgetevents, NULL);
 	kill(pid, SIGSTOP);
 	if (waitpid(pid, &status, WUNTRACED) != pid || !WIFSTOPPED(status))
 		t_bail("child did not stop (status 0x%x)", status);
@@ -343,19 +269,10 @@ static enum t_result test_stop_cont(void)
 	usleep(200000);
 	if (write(pfd[1], "x", 1) != 1)
 		t_bail("write pipe: %s", strerror(errno));
-	deadline = t_now_us() + 10000000;
-	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && t_now_us() < deadline)
-		usleep(1000);
+	/* 11 would be EINTR, as io_getevents() gives. */
+	t_reap_child(pid, 0, 10);
 	close(pfd[0]);
 	close(pfd[1]);
-	if (!T_EQ(w, pid)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-		return T_FAIL;
-	}
-	T_TRUE(WIFEXITED(status));
-	/* 11 would be EINTR, as io_getevents() gives. */
-	T_EQ(WEXITSTATUS(status), 0);
 	return t_result();
 }
 

@@ -9,7 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define AIO_NR "/proc/sys/fs/aio-nr"
 #define AIO_MAX_NR "/proc/sys/fs/aio-max-nr"
 
 /*
@@ -18,26 +17,6 @@
  * one ran undisturbed; it fails only if none did.
  */
 #define ATTEMPTS 100
-
-static int aio_nr_fd = -1;
-
-static long long aio_nr(void)
-{
-	char buf[32];
-	ssize_t len;
-
-	if (aio_nr_fd < 0) {
-		aio_nr_fd = open(AIO_NR, O_RDONLY | O_CLOEXEC);
-		if (aio_nr_fd < 0)
-			t_bail("open %s: %s", AIO_NR, strerror(errno));
-	}
-	/* Every read from offset 0 formats the current value anew. */
-	len = pread(aio_nr_fd, buf, sizeof(buf) - 1, 0);
-	if (len <= 0)
-		t_bail("read %s: %s", AIO_NR, strerror(errno));
-	buf[len] = '\0';
-	return strtoll(buf, NULL, 10);
-}
 
 static void pause_between_attempts(int i)
 {
@@ -62,9 +41,9 @@ static aio_context_t measured_setup(unsigned int n)
 	for (int i = 0; i < ATTEMPTS; i++) {
 		aio_context_t ctx;
 
-		before = aio_nr();
+		before = t_aio_nr();
 		ctx = setup_or_bail(n);
-		after = aio_nr();
+		after = t_aio_nr();
 		if (after - before == n)
 			return ctx;
 		sys_io_destroy(ctx);
@@ -85,10 +64,10 @@ static bool measured_destroy(aio_context_t ctx, unsigned int n)
 			pause_between_attempts(i);
 			ctx = setup_or_bail(n);
 		}
-		before = aio_nr();
+		before = t_aio_nr();
 		if (sys_io_destroy(ctx))
 			t_bail("io_destroy: %s", strerror(errno));
-		after = aio_nr();
+		after = t_aio_nr();
 		if (before - after == n)
 			return true;
 	}
@@ -159,13 +138,13 @@ static bool exit_once(unsigned int n)
 	}
 	if (read(up[0], &c, 1) != 1 || c)
 		t_bail("io_setup(%u) in the child failed", n);
-	before = aio_nr();
+	before = t_aio_nr();
 	if (write(down[1], &c, 1) != 1)
 		t_bail("write: %s", strerror(errno));
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
 		t_bail("child did not exit cleanly");
 	/* The exiting mm killed the context before the parent could see the exit. */
-	after = aio_nr();
+	after = t_aio_nr();
 	close(up[0]);
 	close(up[1]);
 	close(down[0]);
@@ -216,7 +195,7 @@ static int max_nr_once(unsigned int n)
 	/* No signal may end the process while the limit is lowered. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	nr = aio_nr();
+	nr = t_aio_nr();
 	if (nr + n > saved_max) {
 		/* Others hold so much that this would raise the limit: wait for them. */
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -263,7 +242,7 @@ static enum t_result test_max_nr(void)
 	if (lock < 0 || flock(lock, LOCK_EX))
 		t_bail("lock %s: %s", AIO_MAX_NR, strerror(errno));
 	saved_max = t_read_sysctl(AIO_MAX_NR);
-	if (aio_nr() + n > saved_max) {
+	if (t_aio_nr() + n > saved_max) {
 		long long max = saved_max;
 
 		saved_max = -1;

@@ -2,7 +2,6 @@
 /* Description: io_setup() fails with EFAULT on a ctxp it cannot read or write, leaking nothing. */
 #include "t.h"
 
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -24,18 +23,6 @@ static int count_aio_rings(void)
 			n++;
 	fclose(f);
 	return n;
-}
-
-/* A quick read of fs.aio-nr: every read from offset 0 formats the current value anew. */
-static long long aio_nr(int fd)
-{
-	char buf[32];
-	ssize_t len = pread(fd, buf, sizeof(buf) - 1, 0);
-
-	if (len <= 0)
-		t_bail("read /proc/sys/fs/aio-nr: %s", strerror(errno));
-	buf[len] = '\0';
-	return strtoll(buf, NULL, 10);
 }
 
 static void *map_page(int prot)
@@ -91,23 +78,19 @@ static enum t_result test_read_only(void)
 static enum t_result test_read_only_aio_nr(void)
 {
 	aio_context_t *ctxp = map_page(PROT_READ);
-	int fd = open("/proc/sys/fs/aio-nr", O_RDONLY | O_CLOEXEC);
 	long long before = 0, after = 0;
 	bool match = false;
 
-	if (fd < 0)
-		t_bail("open /proc/sys/fs/aio-nr: %s", strerror(errno));
 	/* fs.aio-nr is system wide: retry until no other process changes it meanwhile. */
 	for (int i = 0; i < 100 && !match; i++) {
-		before = aio_nr(fd);
+		before = t_aio_nr();
 		if (!T_ERRNO(sys_io_setup(LEAK_NR, ctxp), EFAULT))
 			break;
-		after = aio_nr(fd);
+		after = t_aio_nr();
 		match = after == before;
 		if (!match)
 			usleep(1000 + (useconds_t)(rand() % 10000));
 	}
-	close(fd);
 	munmap(ctxp, (size_t)getpagesize());
 	if (!match)
 		t_diag("fs.aio-nr never stayed put: last %lld -> %lld", before, after);

@@ -3,8 +3,6 @@
 #include "t.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define KEY_UNTOUCHED 0x5a5a5a5aU
@@ -27,11 +25,8 @@ static void victim_init(struct victim *v)
 
 static void victim_check(struct victim *v)
 {
-	char data[4096];
-
 	T_EQ(v->cb.aio_key, KEY_UNTOUCHED);
-	if (T_EQ(pread(v->fd, data, sizeof(data), 0), sizeof(data)))
-		t_verify_pattern(data, sizeof(data), SEED, 0);
+	t_check_pattern_file(v->fd, 4096, SEED);
 	close(v->fd);
 }
 
@@ -46,15 +41,6 @@ static void check_submit_einval(aio_context_t ctx)
 	victim_check(&v);
 }
 
-/* No event arrived in a live context from the bad submits. */
-static void check_no_event(aio_context_t ctx)
-{
-	struct timespec zero = { 0, 0 };
-	struct io_event ev;
-
-	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
-}
-
 static enum t_result test_zero(void)
 {
 	check_submit_einval(0);
@@ -63,22 +49,15 @@ static enum t_result test_zero(void)
 
 static enum t_result test_garbage(void)
 {
-	size_t page = (size_t)getpagesize();
-	aio_context_t live = t_setup_ctx(1);
-	void *zeros = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	void *gone = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	aio_context_t live = t_setup_ctx(1), bad[T_NR_BAD_CTX_IDS];
 
-	if (zeros == MAP_FAILED || gone == MAP_FAILED)
-		t_bail("mmap: %s", strerror(errno));
-	munmap(gone, page);
-	check_submit_einval(0xdeadbeef);
-	check_submit_einval(~0UL);
-	check_submit_einval((aio_context_t)gone);
-	/* Reads as a ring of id 0, the live context's slot, but it is not that ring. */
-	check_submit_einval((aio_context_t)zeros);
+	t_bad_ctx_ids(bad);
+	for (int i = 0; i < T_NR_BAD_CTX_IDS; i++)
+		check_submit_einval(bad[i]);
+	t_bad_ctx_ids_free(bad);
 	check_submit_einval(live + 8);
-	munmap(zeros, page);
-	check_no_event(live);
+	/* No event arrived in the live context from the bad submits. */
+	T_NO_EVENT(live, 0);
 	T_EQ(sys_io_destroy(live), 0);
 	return t_result();
 }
@@ -92,33 +71,33 @@ static enum t_result test_destroyed(void)
 	return t_result();
 }
 
+struct submit_arg {
+	aio_context_t ctx;
+	struct iocb *cb;
+};
+
+/* 0: io_submit() to the parent's context fails with EINVAL; 1: it succeeds; 2: another errno. */
+static int submit_in_child(void *arg)
+{
+	struct submit_arg *a = arg;
+
+	/* The parent's context is not the child's. */
+	if (sys_io_submit(a->ctx, 1, &a->cb) != -1)
+		return 1;
+	return errno == EINVAL ? 0 : 2;
+}
+
 static enum t_result test_forked_child(void)
 {
-	aio_context_t ctx = t_setup_ctx(1);
+	struct submit_arg a = { .ctx = t_setup_ctx(1) };
 	struct victim v;
-	int status;
-	pid_t pid;
 
 	victim_init(&v);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		struct iocb *cbp = &v.cb;
-
-		/* The parent's context is not the child's. */
-		if (sys_io_submit(ctx, 1, &cbp) != -1)
-			_exit(1);
-		_exit(errno == EINVAL ? 0 : 2);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_bail("waitpid: %s", strerror(errno));
-	T_TRUE(WIFEXITED(status));
-	/* 0: EINVAL, 1: the submit succeeded, 2: another errno. */
-	T_EQ(WEXITSTATUS(status), 0);
+	a.cb = &v.cb;
+	T_EQ(t_in_child(submit_in_child, &a), 0);
 	victim_check(&v);
-	check_no_event(ctx);
-	T_EQ(sys_io_destroy(ctx), 0);
+	T_NO_EVENT(a.ctx, 0);
+	T_EQ(sys_io_destroy(a.ctx), 0);
 	return t_result();
 }
 

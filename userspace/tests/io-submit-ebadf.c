@@ -20,23 +20,6 @@ static int closed_fd(void)
 	return fd;
 }
 
-static void check_ebadf(aio_context_t ctx, struct iocb *cb)
-{
-	struct timespec zero = { 0, 0 };
-	struct io_event ev;
-
-	T_ERRNO(sys_io_submit(ctx, 1, &cb), EBADF);
-	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
-}
-
-static void check_file(int fd)
-{
-	unsigned char data[FILE_SIZE];
-
-	if (T_EQ(pread(fd, data, sizeof(data), 0), sizeof(data)))
-		t_verify_pattern(data, sizeof(data), SEED, 0);
-}
-
 static bool all_bytes(const unsigned char *buf, size_t len, unsigned char c)
 {
 	for (size_t i = 0; i < len; i++)
@@ -55,14 +38,14 @@ static enum t_result test_no_fd(void)
 	memset(buf, 0xee, sizeof(buf));
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		t_prep_pread(&cb, fds[i], buf, sizeof(buf), 0);
-		check_ebadf(ctx, &cb);
+		T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	}
 	t_prep_pread(&cb, closed_fd(), buf, sizeof(buf), 0);
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	t_prep_fsync(&cb, closed_fd(), false);
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	t_prep_poll(&cb, closed_fd(), POLLIN);
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	T_TRUE(all_bytes(buf, sizeof(buf), 0xee));
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
@@ -92,10 +75,10 @@ static enum t_result test_write_read_only(void)
 
 	memset(buf, 0xee, sizeof(buf));
 	t_prep_pwrite(&cb, fd, buf, sizeof(buf), 0);
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	t_prep_pwritev(&cb, fd, &iov, 1, 0);
-	check_ebadf(ctx, &cb);
-	check_file(rdwr_fd);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
+	t_check_pattern_file(rdwr_fd, FILE_SIZE, SEED);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
 	close(rdwr_fd);
@@ -112,9 +95,9 @@ static enum t_result test_read_write_only(void)
 
 	memset(buf, 0xee, sizeof(buf));
 	t_prep_pread(&cb, fd, buf, sizeof(buf), 0);
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	t_prep_preadv(&cb, fd, &iov, 1, 0);
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	T_TRUE(all_bytes(buf, sizeof(buf), 0xee));
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
@@ -132,9 +115,9 @@ static enum t_result test_o_path(void)
 	memset(buf, 0xee, sizeof(buf));
 	/* An O_PATH descriptor is no file for I/O. */
 	t_prep_pread(&cb, fd, buf, sizeof(buf), 0);
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	t_prep_fsync(&cb, fd, false);
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	T_TRUE(all_bytes(buf, sizeof(buf), 0xee));
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
@@ -153,16 +136,16 @@ static enum t_result test_bad_resfd(void)
 	t_prep_pread(&cb, fd, buf, sizeof(buf), 0);
 	cb.aio_flags = IOCB_FLAG_RESFD;
 	cb.aio_resfd = (uint32_t)-1;
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	cb.aio_resfd = (uint32_t)closed_fd();
-	check_ebadf(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
 	T_TRUE(all_bytes(buf, sizeof(buf), 0xee));
 	/* Same for a write: the file stays as it was. */
 	t_prep_pwrite(&cb, fd, buf, sizeof(buf), 0);
 	cb.aio_flags = IOCB_FLAG_RESFD;
 	cb.aio_resfd = (uint32_t)closed_fd();
-	check_ebadf(ctx, &cb);
-	check_file(fd);
+	T_SUBMIT_FAILS(ctx, &cb, EBADF);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
 	return t_result();

@@ -25,22 +25,6 @@ static unsigned char *map_half(void)
 	return p;
 }
 
-static void check_no_event(aio_context_t ctx)
-{
-	struct io_event ev;
-
-	T_EQ(t_reap(ctx, &ev, 1, 200), 0);
-}
-
-/* The file still holds its pattern: no write landed. */
-static void check_file(int fd)
-{
-	unsigned char data[FILE_SIZE];
-
-	if (T_EQ(pread(fd, data, sizeof(data), 0), sizeof(data)))
-		t_verify_pattern(data, sizeof(data), SEED, 0);
-}
-
 /* Submits one iocb, expects it queued and its event to carry @res. */
 static void check_event_res(aio_context_t ctx, struct iocb *cb, long long res)
 {
@@ -63,7 +47,7 @@ static enum t_result test_bad_array(void)
 	T_ERRNO(sys_io_submit(ctx, 1, (struct iocb **)1), EFAULT);
 	T_ERRNO(sys_io_submit(ctx, 1, (struct iocb **)(half + page)), EFAULT);
 	T_ERRNO(sys_io_submit(ctx, 1, (struct iocb **)KERNEL_ADDR), EFAULT);
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 200);
 	munmap(half, page);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
@@ -85,7 +69,7 @@ static enum t_result test_bad_entry(void)
 	/* An iocb straddling into the unmapped page cannot be copied in either. */
 	cbp[0] = (struct iocb *)(half + page - 32);
 	T_ERRNO(sys_io_submit(ctx, 1, cbp), EFAULT);
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 200);
 
 	/* A bad second entry: the first is queued and counted. */
 	t_prep_pread(&cb, fd, buf, sizeof(buf), 0);
@@ -94,7 +78,7 @@ static enum t_result test_bad_entry(void)
 	T_EQ(sys_io_submit(ctx, 2, cbp), 1);
 	if (T_EQ(t_reap(ctx, &ev, 1, 10000), 1))
 		T_EQ(ev.data, cb.aio_data);
-	check_no_event(ctx);
+	T_NO_EVENT(ctx, 200);
 	munmap(half, page);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
@@ -116,8 +100,8 @@ static enum t_result test_read_only_iocb(void)
 	mprotect(cb, page, PROT_READ);
 	/* Readable, but aio_key cannot be stored: not run at all. */
 	T_ERRNO(sys_io_submit(ctx, 1, &cb), EFAULT);
-	check_no_event(ctx);
-	check_file(fd);
+	T_NO_EVENT(ctx, 200);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	munmap(cb, page);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
@@ -153,7 +137,7 @@ static enum t_result test_write_unmapped_buf(void)
 
 	t_prep_pwrite(&cb, fd, half + page, 512, 0);
 	check_event_res(ctx, &cb, -EFAULT);
-	check_file(fd);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	munmap(half, page);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
@@ -171,8 +155,8 @@ static enum t_result test_kernel_buf(void)
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EFAULT);
 	t_prep_pwrite(&cb, fd, (void *)KERNEL_ADDR, 512, 0);
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EFAULT);
-	check_no_event(ctx);
-	check_file(fd);
+	T_NO_EVENT(ctx, 200);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
 	return t_result();
@@ -194,8 +178,8 @@ static enum t_result test_bad_iovec(void)
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EFAULT);
 	t_prep_preadv(&cb, fd, (struct iovec *)(half + page - sizeof(iov[0])), 2, 0);
 	T_ERRNO(sys_io_submit(ctx, 1, &cbp), EFAULT);
-	check_no_event(ctx);
-	check_file(fd);
+	T_NO_EVENT(ctx, 200);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 
 	/* A good array with a bad iov_base: the event reports the fault. */
 	iov[0].iov_base = half + page;
@@ -212,7 +196,7 @@ static enum t_result test_bad_iovec(void)
 	t_prep_preadv(&cb, fd, iov, 2, 0);
 	check_event_res(ctx, &cb, sizeof(buf));
 	t_verify_pattern(buf, sizeof(buf), SEED, 0);
-	check_file(fd);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	munmap(half, page);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);

@@ -8,15 +8,6 @@
 #include <unistd.h>
 
 #define KEY_UNTOUCHED 0x5a5a5a5aU
-#define AIO_RING_MAGIC 0xa10a10a1U
-
-/* The ring header at the context's address: id, nr, head, tail, magic, ... */
-static unsigned int ring_size(aio_context_t ctx)
-{
-	const unsigned int *ring = (const unsigned int *)(uintptr_t)ctx;
-
-	return ring[4] == AIO_RING_MAGIC ? ring[1] : 0;
-}
 
 static void prep_read(struct iocb *cb, int fd, void *buf, uint64_t data)
 {
@@ -99,7 +90,7 @@ static enum t_result test_only_nr_read(void)
 static enum t_result check_past_ring(unsigned int nr_events, bool nr_long_max)
 {
 	aio_context_t ctx = t_setup_ctx(nr_events);
-	unsigned int size = ring_size(ctx);
+	unsigned int size = t_ring_size(ctx);
 	int fd = t_pattern_file(4096, 62, 0, NULL, 0);
 	struct iocb *cb, **cbp;
 	struct io_event *ev;

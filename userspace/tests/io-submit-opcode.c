@@ -10,23 +10,6 @@
 #define FILE_SIZE 4096
 #define KEY_GARBAGE 0xdeadbeefU
 
-static void check_einval(aio_context_t ctx, struct iocb *cb)
-{
-	struct timespec zero = { 0, 0 };
-	struct io_event ev;
-
-	T_ERRNO(sys_io_submit(ctx, 1, &cb), EINVAL);
-	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
-}
-
-static void check_file(int fd)
-{
-	unsigned char data[FILE_SIZE];
-
-	if (T_EQ(pread(fd, data, sizeof(data), 0), sizeof(data)))
-		t_verify_pattern(data, sizeof(data), SEED, 0);
-}
-
 static enum t_result test_unknown(void)
 {
 	/* 4 was IOCB_CMD_PREADX; IOCB_CMD_NOOP (6) was never implemented. */
@@ -40,9 +23,9 @@ static enum t_result test_unknown(void)
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		t_prep_pwrite(&cb, fd, buf, sizeof(buf), 0);
 		cb.aio_lio_opcode = ops[i];
-		check_einval(ctx, &cb);
+		T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	}
-	check_file(fd);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
 	return t_result();
@@ -72,16 +55,16 @@ static enum t_result test_fsync_fields(void)
 	for (int datasync = 0; datasync < 2; datasync++) {
 		t_prep_fsync(&cb, fd, datasync);
 		cb.aio_buf = 1;
-		check_einval(ctx, &cb);
+		T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 		t_prep_fsync(&cb, fd, datasync);
 		cb.aio_nbytes = 1;
-		check_einval(ctx, &cb);
+		T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 		t_prep_fsync(&cb, fd, datasync);
 		cb.aio_offset = 1;
-		check_einval(ctx, &cb);
+		T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 		t_prep_fsync(&cb, fd, datasync);
 		cb.aio_rw_flags = RWF_DSYNC;
-		check_einval(ctx, &cb);
+		T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	}
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
@@ -99,16 +82,16 @@ static enum t_result test_poll_fields(void)
 	/* The write end is ready: a valid POLL here would complete at once. */
 	t_prep_poll(&cb, p[1], POLLOUT);
 	cb.aio_buf |= 1ULL << 16;	/* events must fit in 16 bits */
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	t_prep_poll(&cb, p[1], POLLOUT);
 	cb.aio_offset = 1;
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	t_prep_poll(&cb, p[1], POLLOUT);
 	cb.aio_nbytes = 1;
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	t_prep_poll(&cb, p[1], POLLOUT);
 	cb.aio_rw_flags = RWF_NOWAIT;
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(p[0]);
 	close(p[1]);

@@ -8,23 +8,6 @@
 #define SEED 100
 #define FILE_SIZE 4096
 
-static void check_einval(aio_context_t ctx, struct iocb *cb)
-{
-	struct timespec zero = { 0, 0 };
-	struct io_event ev;
-
-	T_ERRNO(sys_io_submit(ctx, 1, &cb), EINVAL);
-	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
-}
-
-static void check_file(int fd)
-{
-	unsigned char data[FILE_SIZE];
-
-	if (T_EQ(pread(fd, data, sizeof(data), 0), sizeof(data)))
-		t_verify_pattern(data, sizeof(data), SEED, 0);
-}
-
 static enum t_result test_reserved2(void)
 {
 	aio_context_t ctx = t_setup_ctx(4);
@@ -35,13 +18,13 @@ static enum t_result test_reserved2(void)
 	memset(buf, 0xee, sizeof(buf));
 	t_prep_pwrite(&cb, fd, buf, sizeof(buf), 0);
 	cb.aio_reserved2 = 1;
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	cb.aio_reserved2 = 1ULL << 63;
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	/* Checked before the descriptor. */
 	cb.aio_fildes = (uint32_t)-1;
-	check_einval(ctx, &cb);
-	check_file(fd);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
 	return t_result();
@@ -61,10 +44,10 @@ static enum t_result test_resfd_not_eventfd(void)
 	t_prep_pwrite(&cb, fd, buf, sizeof(buf), 0);
 	cb.aio_flags = IOCB_FLAG_RESFD;
 	cb.aio_resfd = (uint32_t)fd;
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	cb.aio_resfd = (uint32_t)p[1];
-	check_einval(ctx, &cb);
-	check_file(fd);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(p[0]);
 	close(p[1]);
@@ -82,16 +65,16 @@ static enum t_result test_nbytes_overflow(void)
 	/* Sizes that are negative as ssize_t. */
 	t_prep_pread(&cb, fd, buf, sizeof(buf), 0);
 	cb.aio_nbytes = 1ULL << 63;
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	cb.aio_nbytes = ~0ULL;
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	/* Checked before the descriptor. */
 	cb.aio_fildes = (uint32_t)-1;
-	check_einval(ctx, &cb);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
 	t_prep_pwrite(&cb, fd, buf, sizeof(buf), 0);
 	cb.aio_nbytes = ~0ULL;
-	check_einval(ctx, &cb);
-	check_file(fd);
+	T_SUBMIT_FAILS(ctx, &cb, EINVAL);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
 	return t_result();

@@ -4,41 +4,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #define SEED 150
-#define AIO_RING_MAGIC 0xa10a10a1U
 #define KEY_UNTOUCHED 0x5a5a5a5aU
 /* Past any ring a context of nr_events 1 gets: a ring that never fills fails the case. */
 #define MAX_IOCBS 65536
-
-/*
- * Free slots are handed out per CPU in batches: pinned to one CPU, the
- * process sees them all, so that counts are exact rather than depending
- * on where it ran.
- */
-static void pin_to_this_cpu(void)
-{
-	cpu_set_t set;
-	int cpu = sched_getcpu();
-
-	if (cpu < 0)
-		t_bail("sched_getcpu: %s", strerror(errno));
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		t_bail("sched_setaffinity: %s", strerror(errno));
-}
-
-/* Events the ring holds (0 if the id is no ring): at most this many minus 1 fit. */
-static unsigned int ring_size(aio_context_t ctx)
-{
-	const unsigned int *ring = (const unsigned int *)(uintptr_t)ctx;
-
-	return ring[4] == AIO_RING_MAGIC ? ring[1] : 0;
-}
 
 struct fill {
 	aio_context_t ctx;
@@ -132,7 +104,7 @@ static enum t_result test_polls(void)
 	if (pipe2(p, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
 	fill_init(&f);
-	size = ring_size(f.ctx);
+	size = t_ring_size(f.ctx);
 	/* Nothing is written: the polls stay in flight. */
 	k = fill_polls(&f, p[0]);
 	t_diag("ring of %u events took %d polls", size, k);
@@ -261,6 +233,7 @@ int main(void)
 		  test_partial_batch },
 	};
 
-	pin_to_this_cpu();
+	/* Counts are exact only with every free slot in this CPU's view. */
+	t_pin_to_this_cpu(NULL);
 	return T_RUN(cases);
 }

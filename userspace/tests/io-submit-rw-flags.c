@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #ifndef RWF_ATOMIC
@@ -14,31 +13,6 @@
 
 #define SEED 120
 #define FILE_SIZE 8192
-
-/* Filesystems whose files are FMODE_NOWAIT in 6.12 (others, tmpfs too, refuse RWF_NOWAIT). */
-static bool fs_has_nowait(int fd)
-{
-	struct statfs sfs;
-
-	if (fstatfs(fd, &sfs))
-		t_bail("fstatfs: %s", strerror(errno));
-	switch ((uint32_t)sfs.f_type) {
-	case 0xef53:		/* ext4 */
-	case 0x58465342:	/* xfs */
-	case 0x9123683e:	/* btrfs */
-	case 0xf2f52010:	/* f2fs */
-		return true;
-	}
-	return false;
-}
-
-static void check_file(int fd, unsigned int seed)
-{
-	unsigned char data[FILE_SIZE];
-
-	if (T_EQ(pread(fd, data, sizeof(data), 0), sizeof(data)))
-		t_verify_pattern(data, sizeof(data), seed, 0);
-}
 
 static long long file_size(int fd)
 {
@@ -63,12 +37,8 @@ static void check_res(aio_context_t ctx, struct iocb *cb, int flags, long long r
 
 static void check_refused(aio_context_t ctx, struct iocb *cb, int flags, int err)
 {
-	struct timespec zero = { 0, 0 };
-	struct io_event ev;
-
 	cb->aio_rw_flags = flags;
-	T_ERRNO(sys_io_submit(ctx, 1, &cb), err);
-	T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &zero), 0);
+	T_SUBMIT_FAILS(ctx, cb, err);
 }
 
 static enum t_result test_refused(void)
@@ -100,7 +70,7 @@ static enum t_result test_refused(void)
 	/* Atomic is for writes only. */
 	t_prep_pread(&cb, fd, buf, sizeof(buf), 0);
 	check_refused(ctx, &cb, RWF_ATOMIC, EOPNOTSUPP);
-	check_file(fd, SEED);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(fd);
 	return t_result();
@@ -139,7 +109,7 @@ static enum t_result test_nowait_cached(void)
 	unsigned char buf[FILE_SIZE];
 	struct iocb cb;
 
-	if (!fs_has_nowait(fd)) {
+	if (!t_fs_has_nowait(fd)) {
 		close(fd);
 		return t_skip("files in %s do not take RWF_NOWAIT", t_test_dir());
 	}
@@ -196,7 +166,7 @@ static enum t_result test_append_write(void)
 	T_EQ(file_size(fd), FILE_SIZE + 512);
 	if (T_EQ(pread(fd, got, sizeof(got), FILE_SIZE), sizeof(got)))
 		T_MEM(got, buf, sizeof(buf));
-	check_file(fd, SEED);
+	t_check_pattern_file(fd, FILE_SIZE, SEED);
 
 	/* O_APPEND descriptor: at end of file too ... */
 	t_fill_pattern(buf, sizeof(buf), SEED + 3, 0);

@@ -4,29 +4,10 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #define SEED 130
 #define FILE_SIZE (256 * 1024)
-#define EXT4_MAGIC 0xef53
-
-/* Filesystems whose files are FMODE_NOWAIT in 6.12 (others, tmpfs too, refuse RWF_NOWAIT). */
-static bool fs_has_nowait(int fd)
-{
-	struct statfs sfs;
-
-	if (fstatfs(fd, &sfs))
-		t_bail("fstatfs: %s", strerror(errno));
-	switch ((uint32_t)sfs.f_type) {
-	case EXT4_MAGIC:
-	case 0x58465342:	/* xfs */
-	case 0x9123683e:	/* btrfs */
-	case 0xf2f52010:	/* f2fs */
-		return true;
-	}
-	return false;
-}
 
 /* Submits one iocb with RWF_NOWAIT; returns the event's res (bails if it does not complete). */
 static long long nowait_res(aio_context_t ctx, struct iocb *cb)
@@ -81,7 +62,7 @@ static enum t_result test_cached(void)
 	struct iovec iov[2];
 	struct iocb cb;
 
-	if (!fs_has_nowait(fd)) {
+	if (!t_fs_has_nowait(fd)) {
 		close(fd);
 		return t_skip("files in %s do not take RWF_NOWAIT", t_test_dir());
 	}
@@ -131,7 +112,7 @@ static enum t_result test_dirty_direct(void)
 	}
 	if (fd < 0)
 		t_bail("open %s O_DIRECT: %s", path, strerror(errno));
-	if (!fs_has_nowait(fd)) {
+	if (!t_fs_has_nowait(fd)) {
 		close(fd);
 		close(rdwr);
 		return t_skip("files in %s do not take RWF_NOWAIT", t_test_dir());
@@ -242,12 +223,9 @@ static enum t_result test_ext4_write(void)
 	aio_context_t ctx;
 	int fd = t_pattern_file(FILE_SIZE, SEED, 0, NULL, 0);
 	unsigned char buf[512], got[512];
-	struct statfs sfs;
 	struct iocb cb;
 
-	if (fstatfs(fd, &sfs))
-		t_bail("fstatfs: %s", strerror(errno));
-	if (sfs.f_type != EXT4_MAGIC) {
+	if (t_fs_type(fd) != T_EXT4_MAGIC) {
 		close(fd);
 		return t_skip("%s is not ext4", t_test_dir());
 	}

@@ -12,24 +12,6 @@
 #define LEN	4096
 #define SEED	0xba7c
 
-/* Reaps @nr events with libaio within 10 s; returns how many came. */
-static int reap(io_context_t ctx, struct io_event *ev, int nr)
-{
-	long long deadline = t_now_us() + 10000000;
-	int got = 0;
-
-	while (got < nr && t_now_us() < deadline) {
-		struct timespec ts = { 0, 100000000 };
-		int ret = io_getevents(ctx, 1, nr - got, ev + got, &ts);
-
-		if (ret < 0 && ret != -EINTR)
-			t_bail("io_getevents: %s", strerror(-ret));
-		if (ret > 0)
-			got += ret;
-	}
-	return got;
-}
-
 /* Nothing more arrives within 200 ms (a nonzero timeout: libaio makes the syscall). */
 static void expect_no_event(io_context_t ctx)
 {
@@ -86,7 +68,7 @@ static void run_bad_fourth(enum bad_kind kind)
 	else
 		ptrs[3] = NULL;
 	/* The kernel stops at the bad one and reports the count; libaio passes it on. */
-	if (T_EQ(io_submit(ctx, NR, ptrs), 3) && T_EQ(reap(ctx, ev, 3), 3)) {
+	if (T_EQ(io_submit(ctx, NR, ptrs), 3) && T_EQ(t_libaio_reap(ctx, ev, 3, 10000), 3)) {
 		check_reads(ev, 3, cbs, bufs);
 		expect_no_event(ctx);
 	}
@@ -198,7 +180,7 @@ static enum t_result test_eventfd(void)
 	/* After io_prep_pread: the prep helpers clear the whole iocb. */
 	for (int i = 0; i < NR; i++)
 		io_set_eventfd(&cbs[i], efd);
-	if (T_EQ(io_submit(ctx, NR, ptrs), NR) && T_EQ(reap(ctx, ev, NR), NR)) {
+	if (T_EQ(io_submit(ctx, NR, ptrs), NR) && T_EQ(t_libaio_reap(ctx, ev, NR, 10000), NR)) {
 		check_reads(ev, NR, cbs, bufs);
 		/* The eventfd is signalled just after the ring slot: allow it to trail. */
 		deadline = t_now_us() + 10000000;
@@ -234,7 +216,7 @@ static enum t_result test_fsync(void)
 		return T_FAIL;
 	io_prep_fsync(&cbs[0], fd);
 	io_prep_fdsync(&cbs[1], fd);
-	if (T_EQ(io_submit(ctx, 2, ptrs), 2) && T_EQ(reap(ctx, ev, 2), 2)) {
+	if (T_EQ(io_submit(ctx, 2, ptrs), 2) && T_EQ(t_libaio_reap(ctx, ev, 2, 10000), 2)) {
 		for (int i = 0; i < 2; i++) {
 			long k = ev[i].obj - cbs;
 

@@ -15,24 +15,6 @@
 /* Any errno value the calls below never produce: libaio must leave errno alone. */
 #define ERRNO_SENTINEL	ENOTNAM
 
-/* Reaps @nr events with libaio within 10 s; returns how many came. */
-static int reap(io_context_t ctx, struct io_event *ev, int nr)
-{
-	long long deadline = t_now_us() + 10000000;
-	int got = 0;
-
-	while (got < nr && t_now_us() < deadline) {
-		struct timespec ts = { 0, 100000000 };
-		int ret = io_getevents(ctx, 1, nr - got, ev + got, &ts);
-
-		if (ret < 0 && ret != -EINTR)
-			t_bail("io_getevents: %s", strerror(-ret));
-		if (ret > 0)
-			got += ret;
-	}
-	return got;
-}
-
 static enum t_result test_round_trip(void)
 {
 	int fd = t_pattern_file(NR * LEN, SEED, 0, NULL, 0);
@@ -50,7 +32,7 @@ static enum t_result test_round_trip(void)
 		cbs[i].data = &seen[i];
 		ptrs[i] = &cbs[i];
 	}
-	if (T_EQ(io_submit(ctx, NR, ptrs), NR) && T_EQ(reap(ctx, ev, NR), NR)) {
+	if (T_EQ(io_submit(ctx, NR, ptrs), NR) && T_EQ(t_libaio_reap(ctx, ev, NR, 10000), NR)) {
 		for (int i = 0; i < NR; i++) {
 			long k = ev[i].obj - cbs;
 
@@ -162,7 +144,7 @@ static enum t_result test_cancel(void)
 	io_prep_poll(&cb, pfd[0], POLLIN);
 	if (T_EQ(io_submit(ctx, 1, &cbp), 1)) {
 		T_EQ(io_cancel(ctx, &cb, &res), -EINPROGRESS);
-		if (T_EQ(reap(ctx, &ev, 1), 1)) {
+		if (T_EQ(t_libaio_reap(ctx, &ev, 1, 10000), 1)) {
 			T_TRUE(ev.obj == &cb);
 			T_EQ(ev.res, 0);
 		}

@@ -16,29 +16,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
-#define RESCUE_MS 3000
+#include "syslet-helpers.h"
 
-#include "syslet-writer.h"
-
-/* Hands off a read of the empty pipe @p[0] into @c; false if it did not hand off. */
-static bool hand_off_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
+/* The TID a new thread stores in *@tid first thing; bails if none comes within 10 s. */
+static pid_t thread_tid(_Atomic pid_t *tid)
 {
-	struct iocb *list = cb;
-	struct writer w;
-	bool ok;
+	long long deadline = t_now_us() + 10000000;
+	pid_t t;
 
-	t_prep_pread(cb, p[0], c, 1, 0);
-	T_EQ(sys_io_submit(ctx, 0, &list), 0);
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
-		return false;
-	writer_start(&w, p[1], "d", 1, RESCUE_MS);
-	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);
-	return T_EQ(writer_stop(&w), 0) && ok;
+	while (!(t = atomic_load(tid))) {
+		if (t_now_us() > deadline)
+			t_bail("a new thread did not run within 10 s");
+		usleep(1000);
+	}
+	return t;
 }
 
 struct destroyer {
 	aio_context_t ctx;
+	_Atomic pid_t tid;		/* the thread's; 0 before it runs */
+	atomic_bool returned;		/* io_destroy() returned */
 	_Atomic long long done_us;	/* when io_destroy() returned; 0 before */
 	long ret;
 	int err;
@@ -48,9 +45,11 @@ static void *destroyer_fn(void *arg)
 {
 	struct destroyer *d = arg;
 
+	atomic_store(&d->tid, sh_gettid());
 	d->ret = sys_io_destroy(d->ctx);
 	d->err = errno;
 	atomic_store(&d->done_us, t_now_us());
+	atomic_store(&d->returned, true);
 	return NULL;
 }
 
@@ -63,10 +62,12 @@ static enum t_result test_io_destroy(void)
 	int p[2], err;
 	char c = 0;
 
-	atomic_store(&d.done_us, 0);
+	atomic_init(&d.tid, 0);
+	atomic_init(&d.returned, false);
+	atomic_init(&d.done_us, 0);
 	if (pipe2(p, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
-	if (!warm_up(d.ctx) || !hand_off_read(d.ctx, &cb, p, &c)) {
+	if (!sh_warm_up(d.ctx) || !sh_hand_off_read(d.ctx, &cb, p, &c)) {
 		if (write(p[1], "d", 1) != 1)
 			t_bail("write: %s", strerror(errno));
 		T_EQ(sys_io_destroy(d.ctx), 0);
@@ -75,8 +76,9 @@ static enum t_result test_io_destroy(void)
 	err = pthread_create(&th, NULL, destroyer_fn, &d);
 	if (err)
 		t_bail("pthread_create: %s", strerror(err));
-	/* The read is in flight: io_destroy() waits for it. */
-	usleep(300000);
+	/* The read is in flight: io_destroy() sleeps, waiting for it. */
+	if (!T_TRUE(t_wait_blocked(getpid(), thread_tid(&d.tid), SYS_io_destroy, &d.returned)))
+		t_diag("io_destroy() returned with the read still blocked");
 	T_EQ(atomic_load(&d.done_us), 0);
 	wrote = t_now_us();
 	if (write(p[1], "d", 1) != 1)
@@ -122,21 +124,6 @@ static void __attribute__((noreturn)) exit_5(bool other_thread)
 		pause();
 }
 
-static bool wait_child(pid_t pid, int *status, int timeout_ms)
-{
-	long long deadline = t_now_us() + timeout_ms * 1000LL;
-	pid_t w;
-
-	while ((w = waitpid(pid, status, WNOHANG)) == 0) {
-		if (t_now_us() > deadline)
-			return false;
-		usleep(2000);
-	}
-	if (w != pid)
-		t_bail("waitpid: %s", strerror(errno));
-	return true;
-}
-
 static bool wait_byte(int fd, char want, int timeout_ms)
 {
 	struct pollfd pr = { .fd = fd, .events = POLLIN };
@@ -147,16 +134,6 @@ static bool wait_byte(int fd, char want, int timeout_ms)
 		return false;
 	}
 	return true;
-}
-
-static void reap_child(pid_t pid)
-{
-	int status;
-
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
 }
 
 /*
@@ -170,7 +147,7 @@ static void __attribute__((noreturn)) exit_with_read_blocked(int p[2], int ready
 	char c;
 
 	close(p[1]);
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		_exit(T_FAIL);
 	/* No writer can rescue this read: the parent times out if it blocks. */
 	t_prep_pread(&cb, p[0], &c, 1, 0);
@@ -188,7 +165,7 @@ static void __attribute__((noreturn)) exit_with_read_blocked(int p[2], int ready
  */
 static enum t_result exit_interrupts_read(bool other_thread)
 {
-	int p[2], ready[2], status = 0;
+	int p[2], ready[2];
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
@@ -205,18 +182,14 @@ static enum t_result exit_interrupts_read(bool other_thread)
 	close(ready[1]);
 	if (!T_TRUE(wait_byte(ready[0], 'r', 20000)))
 		goto out;
-	if (!T_TRUE(wait_child(pid, &status, 5000))) {
-		t_diag("the child has not ended in 5 s: its blocked read held it");
-		goto out;
-	}
+	if (!t_reap_child(pid, 5, 5))
+		t_diag("the child did not end as it should in 5 s: did its blocked read hold it?");
 	pid = 0;
-	T_TRUE(WIFEXITED(status));
-	T_EQ(status, 5 << 8);
 out:
 	/* A child still there: its read, if still waiting, is not stuck. */
 	if (pid > 0 && write(p[1], "x", 1) != 1)
 		t_diag("write: %s", strerror(errno));
-	reap_child(pid);
+	t_kill_child(pid);
 	close(p[1]);
 	close(ready[0]);
 	return t_result();
@@ -245,6 +218,8 @@ struct holder {
 	int fd;
 	const void *src;
 	ssize_t ret;
+	_Atomic pid_t tid;		/* the thread's; 0 before it runs */
+	atomic_bool returned;		/* its pwrite() returned */
 	_Atomic long long done_us;
 };
 
@@ -252,8 +227,10 @@ static void *holder_fn(void *arg)
 {
 	struct holder *h = arg;
 
+	atomic_store(&h->tid, sh_gettid());
 	h->ret = pwrite(h->fd, h->src, HOLD_PAGES * 4096, 8192);
 	atomic_store(&h->done_us, t_now_us());
+	atomic_store(&h->returned, true);
 	return NULL;
 }
 
@@ -266,7 +243,7 @@ static void __attribute__((noreturn)) exit_with_write_blocked(int fd, int go, in
 	char c;
 
 	memset(buf, 'c', sizeof(buf));
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		_exit(T_FAIL);
 	if (write(ready, "w", 1) != 1 || read(go, &c, 1) != 1)
 		_exit(T_FAIL);
@@ -305,7 +282,9 @@ static enum t_result exit_waits_for_write(bool other_thread)
 		t_bail("mmap %s: %s", NULLB, strerror(errno));
 	h.src = map;
 	h.fd = t_empty_file(0, NULL, 0);
-	atomic_store(&h.done_us, 0);
+	atomic_init(&h.tid, 0);
+	atomic_init(&h.returned, false);
+	atomic_init(&h.done_us, 0);
 	if (pipe2(go, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
 	fflush(stdout);
@@ -325,18 +304,26 @@ static enum t_result exit_waits_for_write(bool other_thread)
 	if (err)
 		t_bail("pthread_create: %s", strerror(err));
 	started = true;
-	/* Let the holder take the lock before the child's write comes. */
-	usleep(100000);
+	/*
+	 * The holder takes the lock before the child's write comes: asleep in
+	 * pwrite(), it holds it, faulting its source in (nothing else sleeps
+	 * there: the lock is not contended yet).
+	 */
+	if (!T_TRUE(t_wait_blocked(getpid(), thread_tid(&h.tid), SYS_pwrite64, &h.returned))) {
+		t_diag("the holder's pwrite() ended before it was seen asleep: too fast to tell");
+		goto out;
+	}
 	if (write(go[1], "g", 1) != 1)
 		t_bail("write: %s", strerror(errno));
 	if (!T_TRUE(wait_byte(ready[0], 'r', 20000)))
 		goto out;
 	/* The child's write handed off while the lock was still held. */
 	T_EQ(atomic_load(&h.done_us), 0);
-	usleep(300000);
+	/* Its user thread exits; what that kills is gone, what it cannot is asleep. */
+	T_TRUE(sh_wait_exit_settled(pid, 10000));
 	r1 = waitpid(pid, &status, WNOHANG);
 	if (atomic_load(&h.done_us)) {
-		t_diag("the lock holder finished within 300 ms: too fast to tell");
+		t_diag("the holder was done before the child's exit settled: too fast to tell");
 		T_TRUE(false);
 	}
 	/* The child is exiting, but its write waits for the lock and keeps it. */
@@ -348,17 +335,13 @@ static enum t_result exit_waits_for_write(bool other_thread)
 	pthread_join(th, NULL);
 	started = false;
 	T_EQ(h.ret, HOLD_PAGES * 4096);
-	if (!T_TRUE(wait_child(pid, &status, 5000))) {
-		t_diag("the child has not ended 5 s after the lock was released");
-		goto out;
-	}
+	if (!t_reap_child(pid, 5, 5))
+		t_diag("the child did not end as it should within 5 s of the lock's release");
 	pid = 0;
-	T_TRUE(WIFEXITED(status));
-	T_EQ(status, 5 << 8);
 out:
 	if (started)
 		pthread_join(th, NULL);
-	reap_child(pid);
+	t_kill_child(pid);
 	munmap(map, HOLD_PAGES * 4096);
 	close(go[1]);
 	close(ready[0]);

@@ -2,7 +2,6 @@
 /* Description: exec() after a handoff: the new image has gettid() == getpid() == the old pid. */
 #include "syslet-helpers.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -16,35 +15,29 @@ struct report {
 	char other[128];	/* the stat line of another thread it saw */
 };
 
-/* Threads in /proc/self/task; the stat line of one that is not us goes to @other. */
-static int count_tasks(char *other, size_t len)
+struct other {
+	char *buf;
+	size_t len;
+};
+
+/* For each thread: the stat line of one that is not us goes to @arg's buffer. */
+static bool note_other(pid_t pid, pid_t tid, void *arg)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
+	struct other *o = arg;
+	char path[64];
+	ssize_t r;
+	int fd;
 
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		char path[300];
-		ssize_t r;
-		int fd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		n++;
-		if (!other || strtol(de->d_name, NULL, 10) == sh_gettid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/stat", de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		r = read(fd, other, len - 1);
-		other[r > 0 ? r : 0] = '\0';
+	if (tid == sh_gettid())
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = read(fd, o->buf, o->len - 1);
+		o->buf[r > 0 ? r : 0] = '\0';
 		close(fd);
 	}
-	closedir(d);
-	return n;
+	return true;
 }
 
 /* The new image: argv = { name, "--new-image", old pid, report fd }. */
@@ -59,9 +52,9 @@ static int new_image(char **argv)
 	int fd = (int)strtol(argv[3], NULL, 10);
 	long long t0 = t_now_us();
 
-	r.tasks = count_tasks(r.other, sizeof(r.other));
+	r.tasks = sh_each_task(getpid(), note_other, &(struct other){ r.other, sizeof(r.other) });
 	while (t_now_us() - t0 < 2000000) {
-		if (count_tasks(NULL, 0) == 1) {
+		if (sh_count_tasks() == 1) {
 			r.tasks_us = (long)(t_now_us() - t0);
 			break;
 		}
@@ -145,7 +138,7 @@ static enum t_result run(bool from_thread, bool inflight)
 		t_diag("a close-on-exec pipe of the old image is still open in the new one");
 	close(rep[0]);
 	close(cloexec[0]);
-	sh_reap_child(pid, SH_CHILD_PASS, 30);
+	t_reap_child(pid, SH_CHILD_PASS, 30);
 	T_EQ(r.argv_pid, pid);
 	T_EQ(r.pid, pid);
 	T_EQ(r.tid, pid);
@@ -156,7 +149,6 @@ static enum t_result run(bool from_thread, bool inflight)
 		t_diag("the new image saw another thread: %s", r.other);
 		t_diag("alone after %ld us", r.tasks_us);
 	}
-	alarm(0);
 	return t_result();
 }
 

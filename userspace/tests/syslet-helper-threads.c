@@ -2,23 +2,19 @@
 /* Description: syslet helpers are threads of the process, bounded, with every signal blocked, and gone with it. */
 #include "t.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
-#define RESCUE_MS 3000
 /* SigBlk blocking all 64 signals but SIGKILL (bit 8) and SIGSTOP (bit 18), which cannot be. */
 #define ALL_BLOCKED "fffffffffffbfeff"
 
-#include "syslet-writer.h"
+#include "syslet-helpers.h"
 
 /* Waits up to @timeout_ms for the task count to drop to @n (exiting threads linger a moment). */
 static int settle_tasks(int n, int timeout_ms)
@@ -31,49 +27,7 @@ static int settle_tasks(int n, int timeout_ms)
 	return got;
 }
 
-/* The value of field @key ("Tgid:") in /proc/self/task/@tid/status; false if the task is gone. */
-static bool status_field(const char *tid, const char *key, char *val, size_t len)
-{
-	char path[300], line[256];
-	size_t klen = strlen(key);
-	bool found = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%s/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, key, klen))
-			continue;
-		snprintf(val, len, "%s", line + klen + strspn(line + klen, " \t"));
-		val[strcspn(val, "\n")] = '\0';
-		found = true;
-		break;
-	}
-	fclose(f);
-	return found;
-}
-
-/* A handoff of one pipe read, checked; the read is left blocked until @p[1] is written. */
-static bool hand_off_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
-{
-	struct iocb *list = cb;
-	struct writer w;
-	bool ok;
-
-	t_prep_pread(cb, p[0], c, 1, 0);
-	T_EQ(sys_io_submit(ctx, 0, &list), 0);
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
-		return false;
-	writer_start(&w, p[1], "r", 1, RESCUE_MS);
-	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);
-	ok = T_EQ(atomic_load(&w.wrote_us), 0) && ok;
-	writer_stop(&w);
-	return ok;
-}
-
-/* Writes the pipe of a read handed off by hand_off_read() and reaps its event. */
+/* Writes the pipe of a read handed off by sh_hand_off_read() and reaps its event. */
 static bool finish_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
 {
 	struct io_event ev;
@@ -84,71 +38,68 @@ static bool finish_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
 	       T_EQ(ev.res, 1) && T_EQ(*c, 'r');
 }
 
+/* Checks that thread @tid shows @pid as its Tgid and itself as its Pid; false if it is gone. */
+static bool check_ids(pid_t pid, pid_t tid, void *arg)
+{
+	char val[64];
+
+	(void)arg;
+	if (!sh_status_field(tid, "Tgid:", val, sizeof(val)))
+		return false;
+	if (!T_EQ(atoll(val), pid))
+		t_diag("task %d", (int)tid);
+	if (sh_status_field(tid, "Pid:", val, sizeof(val)))
+		T_EQ(atoll(val), tid);
+	return true;
+}
+
 static enum t_result test_visible(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
 	pid_t tid = gettid(), pid = getpid();
 	int before = sh_count_tasks(), after, p[2];
 	struct iocb cb;
-	struct dirent *de;
-	DIR *d;
 	char c;
 
 	if (pipe2(p, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
-	if (warm_up(ctx) && hand_off_read(ctx, &cb, p, &c)) {
-		/* Now a blocked former caller too; helpers stay 10 s. */
+	if (sh_warm_up(ctx) && sh_hand_off_read(ctx, &cb, p, &c)) {
 		finish_read(ctx, &cb, p, &c);
-		after = sh_count_tasks();
+		/*
+		 * The helper the warm-up made carries the user context, and the
+		 * former caller, done, parks in its place (helpers stay 10 s):
+		 * one thread more, once the writers' threads are gone.
+		 */
+		after = settle_tasks(before + 1, 2000);
 		t_diag("%d task(s) before, %d after the handoff", before, after);
-		T_TRUE(after >= before + 1);
+		T_EQ(after, before + 1);
 	}
 	/* The user context kept its IDs. */
 	T_EQ(gettid(), tid);
 	T_EQ(getpid(), pid);
-	d = opendir("/proc/self/task");
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d))) {
-		char val[64];
-
-		if (de->d_name[0] == '.' || !status_field(de->d_name, "Tgid:", val, sizeof(val)))
-			continue;
-		if (!T_EQ(atoll(val), pid))
-			t_diag("task %s", de->d_name);
-		if (status_field(de->d_name, "Pid:", val, sizeof(val)))
-			T_EQ(atoll(val), atoll(de->d_name));
-	}
-	closedir(d);
+	sh_each_task(pid, check_ids, NULL);
 	T_EQ(sys_io_destroy(ctx), 0);
 	close(p[0]);
 	close(p[1]);
 	return t_result();
 }
 
+/* For a parked helper @tid: checks its SigBlk, and returns true. */
+static bool check_sigblk(pid_t pid, pid_t tid, void *arg)
+{
+	char val[64];
+
+	if (!sh_is_parked(pid, tid, arg) || !sh_status_field(tid, "SigBlk:", val, sizeof(val)))
+		return false;
+	if (!T_MEM(val, ALL_BLOCKED, sizeof(ALL_BLOCKED)))
+		t_diag("helper %d: SigBlk %s", (int)tid, val);
+	return true;
+}
+
 /* Checks SigBlk of every parked helper; returns how many it checked. */
 static int check_parked_sigblk(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d))) {
-		unsigned long flags;
-		char state, val[64];
-
-		if (de->d_name[0] == '.' || !sh_task_state(de->d_name, &state, &flags) ||
-		    state != 'S' || !(flags & SH_PF_USER_WORKER) ||
-		    !status_field(de->d_name, "SigBlk:", val, sizeof(val)))
-			continue;
-		if (!T_MEM(val, ALL_BLOCKED, sizeof(ALL_BLOCKED)))
-			t_diag("helper %s: SigBlk %s", de->d_name, val);
-		n++;
-	}
-	closedir(d);
-	return n;
+	return sh_each_task(getpid(), check_sigblk, NULL);
 }
 
 static enum t_result test_sigblk(void)
@@ -157,24 +108,23 @@ static enum t_result test_sigblk(void)
 	sigset_t usr1, old, now;
 	int p[2], parked;
 	struct iocb cb;
-	char c, val[64], me[32];
+	char c, val[64];
 
 	if (pipe2(p, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
-	snprintf(me, sizeof(me), "%d", gettid());
 	/* The caller's mask is SIGUSR1 only: a helper must not take that one. */
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	if (pthread_sigmask(SIG_SETMASK, &usr1, &old))
 		t_bail("pthread_sigmask failed");
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		goto out;
 	parked = sh_parked_helpers();
 	T_EQ(check_parked_sigblk(), parked);
-	if (!hand_off_read(ctx, &cb, p, &c))
+	if (!sh_hand_off_read(ctx, &cb, p, &c))
 		goto out;
 	/* The mask went with the user context. */
-	if (T_TRUE(status_field(me, "SigBlk:", val, sizeof(val))))
+	if (T_TRUE(sh_status_field(gettid(), "SigBlk:", val, sizeof(val))))
 		T_MEM(val, "0000000000000200", 17);
 	if (pthread_sigmask(SIG_SETMASK, NULL, &now))
 		t_bail("pthread_sigmask failed");
@@ -207,12 +157,12 @@ static enum t_result bounded_child(void)
 	for (int i = 0; i < NR_PIPES; i++)
 		if (pipe2(p[i], O_CLOEXEC))
 			t_bail("pipe: %s", strerror(errno));
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		goto out;
 	for (int i = 0; i < NR_PIPES; i++) {
 		struct iocb *list = &cb[i];
 		long long wrote, end;
-		struct writer w;
+		struct t_writer w;
 		long ret;
 
 		t_prep_pread(&cb[i], p[i][0], &c[i], 1, 0);
@@ -220,10 +170,10 @@ static enum t_result bounded_child(void)
 		/* The first two find a helper; then the bound stops the pool making more. */
 		if (i < MAX_HELPERS && !T_TRUE(sh_wait_parked(1, 5000)))
 			break;
-		writer_start(&w, p[i][1], "b", 1, i < MAX_HELPERS ? RESCUE_MS : 300);
+		t_writer_start(&w, p[i][1], "b", 1, i < MAX_HELPERS ? SH_HANDOFF_MS : 300);
 		ret = sys_io_submit(ctx, 1, &list);
 		end = t_now_us();
-		wrote = writer_stop(&w);
+		wrote = t_writer_stop(&w);
 		T_EQ(ret, 1);
 		if (i < MAX_HELPERS) {
 			/* Handed off: blocked still, in a thread of its own. */
@@ -276,9 +226,9 @@ static void leave_helpers_alone(int p[2], int ready, bool blocked, bool back)
 	close(p[1]);
 	if (pipe2(q, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		_exit(T_FAIL);
-	if (back && (!hand_off_read(ctx, &cb, q, &c) || !finish_read(ctx, &cb, q, &c)))
+	if (back && (!sh_hand_off_read(ctx, &cb, q, &c) || !finish_read(ctx, &cb, q, &c)))
 		_exit(T_FAIL);
 	if (blocked) {
 		t_prep_pread(&cb, p[0], &c, 1, 0);
@@ -296,22 +246,6 @@ static void leave_helpers_alone(int p[2], int ready, bool blocked, bool back)
 		_exit(T_FAIL);
 	syscall(SYS_exit, 3);
 	_exit(T_FAIL);
-}
-
-/* Waits up to @timeout_ms for @pid; true and its status if it ended. */
-static bool wait_child(pid_t pid, int *status, int timeout_ms)
-{
-	long long deadline = t_now_us() + timeout_ms * 1000LL;
-	pid_t w;
-
-	while ((w = waitpid(pid, status, WNOHANG)) == 0) {
-		if (t_now_us() > deadline)
-			return false;
-		usleep(5000);
-	}
-	if (w != pid)
-		t_bail("waitpid: %s", strerror(errno));
-	return true;
 }
 
 static enum t_result last_thread_exits(bool blocked, bool back)
@@ -338,8 +272,12 @@ static enum t_result last_thread_exits(bool blocked, bool back)
 		goto out;
 	}
 	if (blocked) {
-		/* Its blocked read keeps a thread, and so the process, alive. */
-		usleep(300000);
+		/*
+		 * Its blocked read keeps a thread, and so the process, alive:
+		 * still there once its user thread has exited and the parked
+		 * helpers it orphaned have gone.
+		 */
+		T_TRUE(sh_wait_exit_settled(pid, 10000));
 		if (!T_EQ(waitpid(pid, &status, WNOHANG), 0)) {
 			t_diag("the child was reaped (status 0x%x) with a thread still blocked", status);
 			pid = 0;
@@ -349,16 +287,10 @@ static enum t_result last_thread_exits(bool blocked, bool back)
 			t_bail("write: %s", strerror(errno));
 	}
 	/* Only helpers left: they exit, and the process with them. */
-	if (!T_TRUE(wait_child(pid, &status, 10000)))
-		goto out;
-	T_TRUE(WIFEXITED(status));
-	T_EQ(status, 3 << 8);
+	t_reap_child(pid, 3, 10);
 	pid = 0;
 out:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	t_kill_child(pid);
 	close(p[1]);
 	close(ready[0]);
 	return t_result();

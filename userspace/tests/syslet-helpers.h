@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Helpers shared by the syslet cases (syslet-keeps-*, syslet-exec-*): a
- * watchdog, running a scenario in the thread-group leader, in a second
- * pthread or in a forked child, the warm-up that leaves a helper parked,
- * and a PREAD on an empty pipe that blocks, so that io_submit() hands off,
- * until the case writes the pipe.
+ * Helpers shared by the syslet cases: a watchdog, running a scenario in
+ * the thread-group leader, in a second pthread or in a forked child, the
+ * warm-up that leaves a helper parked, and a PREAD on an empty pipe that
+ * blocks, so that io_submit() hands off, until the case writes the pipe.
  *
  * A handoff is proven, not timed: io_submit() returned 1 while the event
  * is not in the ring and nothing wrote the pipe yet.  A "rescuer" thread
- * writes the pipe if io_submit() has not returned within SH_HANDOFF_MS, so
- * a synchronous io_submit() fails the check instead of hanging.
+ * writes the pipe if io_submit() has not returned within SH_HANDOFF_MS
+ * (syslet-threads.h), so a synchronous io_submit() fails the check instead
+ * of hanging.
  */
 #ifndef AIO_SYSLET_SYSLET_HELPERS_H
 #define AIO_SYSLET_SYSLET_HELPERS_H
@@ -27,12 +27,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* How long io_submit() of a handoff may take before the rescuer writes the pipe. */
-#define SH_HANDOFF_MS		1000
-/* aio_data of the warm-up's iocbs. */
+/* aio_data of the warm-up's iocbs, and of sh_read_runs()'s. */
 #define SH_WARM_DATA		0x5757000000000000ULL
+#define SH_READ_DATA		0x5252000000000000ULL
 /* Exit status of a forked scenario that passed: distinct from 0 on purpose. */
 #define SH_CHILD_PASS		42
+/* How long a PREAD that should run synchronously waits for its rescuer. */
+#define SH_SYNC_MS		300
 
 static inline void sh_alarm(int sig)
 {
@@ -45,7 +46,10 @@ static inline void sh_alarm(int sig)
 	_exit(98);
 }
 
-/* A sub-test that hangs fails: the program bails out after @seconds. */
+/*
+ * A sub-test that hangs fails: the program bails out after @seconds.
+ * t_run() disarms it as the sub-test returns, whichever way.
+ */
 static inline void sh_watchdog(unsigned int seconds)
 {
 	struct sigaction sa = { .sa_handler = sh_alarm };
@@ -93,46 +97,11 @@ static inline enum t_result sh_in_thread(enum t_result (*fn)(void))
 	return a.r;
 }
 
-/*
- * Reaps @pid, killing it if it has not exited within @timeout_s; true
- * when waitpid() returned exactly @pid and it exited with @status.
- */
-static inline bool sh_reap_child(pid_t pid, int status, int timeout_s)
-{
-	long long deadline = t_now_us() + timeout_s * 1000000LL;
-	pid_t got;
-	int st = 0;
-
-	while ((got = waitpid(pid, &st, WNOHANG)) == 0) {
-		if (t_now_us() > deadline) {
-			t_diag("child %d still running after %d s: killed", (int)pid, timeout_s);
-			kill(pid, SIGKILL);
-			deadline = t_now_us() + 5000000;
-			while (waitpid(pid, &st, WNOHANG) == 0 && t_now_us() < deadline)
-				usleep(2000);
-			if (t_now_us() >= deadline)
-				t_diag("child %d survives SIGKILL for 5 s: left behind", (int)pid);
-			return T_TRUE(!"child hung");
-		}
-		usleep(2000);
-	}
-	if (!T_EQ(got, pid))
-		return false;
-	if (WIFSIGNALED(st))
-		t_diag("child %d killed by signal %d", (int)pid, WTERMSIG(st));
-	if (!T_TRUE(WIFEXITED(st)))
-		return false;
-	return T_EQ(WEXITSTATUS(st), status);
-}
-
-/*
- * Runs @fn in a forked child process, in its main thread: the leader of
- * a new thread group.  The child exits SH_CHILD_PASS when @fn passed;
- * the parent's waitpid() must return its pid and that status.
- */
-static inline enum t_result sh_in_child(enum t_result (*fn)(void))
+/* sh_in_child() and sh_in_traced_child(). */
+static inline enum t_result sh_fork_scenario(enum t_result (*fn)(void), bool traced)
 {
 	pid_t pid;
+	int st = 0;
 
 	fflush(stdout);
 	pid = fork();
@@ -144,9 +113,36 @@ static inline enum t_result sh_in_child(enum t_result (*fn)(void))
 		sh_watchdog(40);
 		r = fn();
 		fflush(stdout);
-		_exit(r == T_PASS && t_result() == T_PASS ? SH_CHILD_PASS : 1);
+		if (t_result() == T_FAIL)
+			r = T_FAIL;
+		_exit(r == T_PASS ? SH_CHILD_PASS : r == T_SKIP ? T_SKIP : 1);
 	}
-	return sh_reap_child(pid, SH_CHILD_PASS, 45) ? T_PASS : T_FAIL;
+	if (!t_wait_child(pid, &st, 45, traced))
+		return T_FAIL;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == T_SKIP)
+		return t_skip("the child skipped (its diagnostic says why)");
+	if (WIFSIGNALED(st))
+		t_diag("child %d killed by signal %d", (int)pid, WTERMSIG(st));
+	if (!T_TRUE(WIFEXITED(st)) || !T_EQ(WEXITSTATUS(st), SH_CHILD_PASS))
+		return T_FAIL;
+	return T_PASS;
+}
+
+/*
+ * Runs @fn in a forked child process, in its main thread: the leader of
+ * a new thread group.  The child exits SH_CHILD_PASS when @fn passed (77
+ * when it skipped); the parent's waitpid() must return its pid and that
+ * status.
+ */
+static inline enum t_result sh_in_child(enum t_result (*fn)(void))
+{
+	return sh_fork_scenario(fn, false);
+}
+
+/* sh_in_child() for an @fn that makes itself a tracee (PTRACE_TRACEME): stops are continued. */
+static inline enum t_result sh_in_traced_child(enum t_result (*fn)(void))
+{
+	return sh_fork_scenario(fn, true);
 }
 
 /*
@@ -195,11 +191,8 @@ static inline enum t_result sh_in_child_max_threads(long long n, enum t_result (
 struct sh_block {
 	aio_context_t ctx;
 	int pfd[2];		/* the PREAD waits on pfd[0] */
-	int stop[2];		/* a byte here: io_submit() returned */
-	int rescue_ms;
-	pthread_t rescuer;
+	struct t_writer rescuer;	/* writes "R" to pfd[1] unless stopped first */
 	bool rescuer_running;
-	int rescued;		/* the rescuer wrote the pipe (atomic) */
 	bool reaped;		/* the event was taken from the ring early */
 	struct io_event ev;
 	struct iocb cb;
@@ -207,23 +200,6 @@ struct sh_block {
 	char buf[8];
 	long long submit_us;	/* how long io_submit() took */
 };
-
-static inline void *sh_rescuer(void *p)
-{
-	struct sh_block *b = p;
-	struct pollfd pf = { .fd = b->stop[0], .events = POLLIN };
-	int r;
-
-	do
-		r = poll(&pf, 1, b->rescue_ms);
-	while (r < 0 && errno == EINTR);
-	if (r == 0) {
-		__atomic_store_n(&b->rescued, 1, __ATOMIC_SEQ_CST);
-		if (write(b->pfd[1], "R", 1) != 1)
-			t_bail("rescuer: write to the pipe: %s", strerror(errno));
-	}
-	return NULL;
-}
 
 /*
  * Prepares in @b a PREAD of up to 8 bytes from a new empty pipe, with
@@ -233,20 +209,21 @@ static inline void *sh_rescuer(void *p)
 static inline void sh_block_start(struct sh_block *b, aio_context_t ctx, uint64_t data,
 				  int rescue_ms)
 {
-	int err;
-
 	memset(b, 0, sizeof(*b));
 	b->ctx = ctx;
-	b->rescue_ms = rescue_ms;
-	if (pipe2(b->pfd, O_CLOEXEC) || pipe2(b->stop, O_CLOEXEC))
+	if (pipe2(b->pfd, O_CLOEXEC))
 		t_bail("pipe2: %s", strerror(errno));
 	t_prep_pread(&b->cb, b->pfd[0], b->buf, sizeof(b->buf), 0);
 	b->cb.aio_data = data;
 	b->list[0] = &b->cb;
-	err = pthread_create(&b->rescuer, NULL, sh_rescuer, b);
-	if (err)
-		t_bail("pthread_create: %s", strerror(err));
+	t_writer_start(&b->rescuer, b->pfd[1], "R", 1, rescue_ms);
 	b->rescuer_running = true;
+}
+
+/* The rescuer wrote the pipe (so far). */
+static inline bool sh_block_rescued(struct sh_block *b)
+{
+	return atomic_load(&b->rescuer.wrote_us) != 0;
 }
 
 /* io_submit() of the PREAD; returns what io_submit() returned. */
@@ -263,12 +240,10 @@ static inline long sh_block_submit(struct sh_block *b)
 static inline bool sh_block_stop_rescuer(struct sh_block *b)
 {
 	if (b->rescuer_running) {
-		if (write(b->stop[1], "s", 1) != 1)
-			t_bail("write: %s", strerror(errno));
-		pthread_join(b->rescuer, NULL);
+		t_writer_stop(&b->rescuer);
 		b->rescuer_running = false;
 	}
-	return __atomic_load_n(&b->rescued, __ATOMIC_SEQ_CST);
+	return sh_block_rescued(b);
 }
 
 /*
@@ -302,7 +277,7 @@ static inline bool sh_expect_sync(struct sh_block *b, long ret)
 	bool ok = T_EQ(ret, 1);
 	long n;
 
-	ok &= T_TRUE(__atomic_load_n(&b->rescued, __ATOMIC_SEQ_CST));
+	ok &= T_TRUE(sh_block_rescued(b));
 	n = sys_io_getevents(b->ctx, 0, 1, &b->ev, &zero);
 	if (n == 1)
 		b->reaped = true;
@@ -344,9 +319,26 @@ static inline bool sh_block_finish(struct sh_block *b)
 	ok &= T_EQ(sys_io_getevents(b->ctx, 0, 1, &extra, &zero), 0);
 	close(b->pfd[0]);
 	close(b->pfd[1]);
-	close(b->stop[0]);
-	close(b->stop[1]);
 	return ok;
+}
+
+/*
+ * A PREAD of an empty pipe from start to finish: true when io_submit()
+ * handed it off (@handoff) or ran it synchronously (!@handoff), as
+ * sh_expect_handoff() and sh_expect_sync() check, and its event is right.
+ * A synchronous one waits SH_SYNC_MS for the rescuer.
+ */
+static inline bool sh_read_runs(aio_context_t ctx, bool handoff)
+{
+	struct sh_block b;
+	bool ok;
+
+	sh_block_start(&b, ctx, SH_READ_DATA, handoff ? SH_HANDOFF_MS : SH_SYNC_MS);
+	if (handoff)
+		ok = sh_expect_handoff(&b, sh_block_submit(&b));
+	else
+		ok = sh_expect_sync(&b, sh_block_submit(&b));
+	return sh_block_finish(&b) && ok;
 }
 
 /*
@@ -384,6 +376,27 @@ static inline bool sh_warm_up(aio_context_t ctx)
 	if (!T_TRUE(sh_wait_parked(1, 5000)))
 		ok = false;
 	return ok;
+}
+
+/*
+ * Hands off a read of the empty pipe @p[0] into @c, left blocked until
+ * @p[1] is written: an empty io_submit() first has the pool make a helper
+ * if the last handoff took the one parked.  False (checked) if io_submit()
+ * did not return before a writer rescued the read after SH_HANDOFF_MS.
+ */
+static inline bool sh_hand_off_read(aio_context_t ctx, struct iocb *cb, int p[2], char *c)
+{
+	struct iocb *list = cb;
+	struct t_writer w;
+	bool ok;
+
+	t_prep_pread(cb, p[0], c, 1, 0);
+	T_EQ(sys_io_submit(ctx, 0, &list), 0);
+	if (!T_TRUE(sh_wait_parked(1, 5000)))
+		return false;
+	t_writer_start(&w, p[1], "R", 1, SH_HANDOFF_MS);
+	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);
+	return T_EQ(t_writer_stop(&w), 0) && ok;
 }
 
 /* Reads one line of a /proc file into @buf; bails when it cannot. */

@@ -110,7 +110,6 @@ static enum t_result pi_uncontended(void)
 	sh_block_finish(&b);
 	T_EQ(pthread_mutex_destroy(&m), 0);
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 
@@ -141,7 +140,6 @@ static enum t_result pi_waiter_after(void)
 	sh_block_finish(&b);
 	T_EQ(pthread_mutex_destroy(&m), 0);
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 
@@ -173,7 +171,6 @@ static enum t_result pi_waiter_before(void)
 	check_waiter(&w);
 	T_EQ(pthread_mutex_destroy(&m), 0);
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 
@@ -219,7 +216,6 @@ static enum t_result robust_thread(void)
 	}
 	sh_block_finish(&robust_block);
 	T_EQ(sys_io_destroy(robust_ctx), 0);
-	alarm(0);
 	return t_result();
 }
 
@@ -312,7 +308,6 @@ static enum t_result join_thread(void)
 	if (T_EQ(pthread_timedjoin_np(th, &ret, &ts), 0))
 		T_TRUE(ret == JOIN_VALUE);
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 

@@ -183,7 +183,7 @@ static void *other_fn(void *p)
 }
 
 /* Hands off, then ends as grp.how says. */
-static void *hander(void *p)
+static void *hand_off_then_end(void *p)
 {
 	aio_context_t ctx = t_setup_ctx(8);
 	struct sh_block b;
@@ -230,11 +230,11 @@ static enum t_result run_group(enum how how, bool from_thread)
 		if (pthread_create(&oth, NULL, other_fn, NULL))
 			_exit(6);
 		if (from_thread) {
-			if (pthread_create(&th, NULL, hander, NULL))
+			if (pthread_create(&th, NULL, hand_off_then_end, NULL))
 				_exit(6);
 			pthread_join(th, NULL);
 		} else {
-			hander(NULL);
+			hand_off_then_end(NULL);
 		}
 		/* OTHER_EXITS: other's exit() ends us meanwhile. */
 		sleep(20);
@@ -272,8 +272,7 @@ static enum t_result run_group(enum how how, bool from_thread)
 	close(grp.alive[0]);
 	if (!got) {
 		t_diag("child %d still running after 20 s: killed", (int)pid);
-		kill(pid, SIGKILL);
-		sh_reap_child(pid, SH_CHILD_PASS, 5);
+		t_kill_child(pid);
 		return T_FAIL;
 	}
 	if (T_EQ(got, pid) && T_TRUE(WIFEXITED(st)))
@@ -285,7 +284,6 @@ static enum t_result run_group(enum how how, bool from_thread)
 		       reaped_at / 1000, alive_at / 1000);
 	if (!T_TRUE(eof_at >= 0))
 		t_diag("a thread of the child still holds its files 2 s after the reap");
-	alarm(0);
 	return t_result();
 }
 
@@ -322,12 +320,8 @@ static enum t_result test_leader(void)
 
 static enum t_result test_thread(void)
 {
-	enum t_result r;
-
 	sh_watchdog(60);
-	r = sh_in_thread(scenario);
-	alarm(0);
-	return r;
+	return sh_in_thread(scenario);
 }
 
 int main(void)

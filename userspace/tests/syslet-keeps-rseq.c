@@ -97,7 +97,6 @@ static enum t_result test_rseq(void)
 	sh_block_finish(&b);
 	sched_setaffinity(0, sizeof(allowed), &allowed);
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 

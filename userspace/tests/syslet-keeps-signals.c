@@ -165,7 +165,6 @@ static enum t_result test_mask_pending(void)
 	signal(rt, SIG_DFL);
 	free(stack);
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 
@@ -215,7 +214,6 @@ static enum t_result test_send(void)
 	signal(SIGUSR1, SIG_DFL);
 	free(stack);
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 
@@ -293,7 +291,6 @@ static enum t_result test_process_signal(void)
 	close(taker_done[0]);
 	close(taker_done[1]);
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 

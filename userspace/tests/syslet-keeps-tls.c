@@ -88,7 +88,6 @@ static enum t_result test_tls(void)
 	if (syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL))
 		t_bail("arch_prctl(ARCH_SET_GS): %s", strerror(errno));
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 
@@ -138,7 +137,6 @@ static enum t_result test_pkru(void)
 	pkey_free(no_access);
 	pkey_free(no_write);
 	T_EQ(sys_io_destroy(ctx), 0);
-	alarm(0);
 	return t_result();
 }
 

@@ -12,39 +12,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define AIO_RING_MAGIC 0xa10a10a1U
 /* Past the ring a context of nr_events 1 gets with up to 500 possible CPUs. */
 #define MAX_IOCBS 4096
-/* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
-#define RESCUE_MS 3000
 
-#include "syslet-writer.h"
-
-/*
- * Free slots are handed out per CPU in batches: pinned to one CPU (the
- * helpers that carry the user context on inherit that), the counts do
- * not depend on where it ran.
- */
-static void pin_to_this_cpu(cpu_set_t *old)
-{
-	cpu_set_t set;
-	int cpu = sched_getcpu();
-
-	if (cpu < 0 || sched_getaffinity(0, sizeof(*old), old))
-		t_bail("sched_getcpu: %s", strerror(errno));
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		t_bail("sched_setaffinity: %s", strerror(errno));
-}
-
-/* Events the ring holds (0 if the id is no ring): at most this many minus 1 fit. */
-static unsigned int ring_size(aio_context_t ctx)
-{
-	const unsigned int *ring = (const unsigned int *)(uintptr_t)ctx;
-
-	return ring[4] == AIO_RING_MAGIC ? ring[1] : 0;
-}
+#include "syslet-helpers.h"
 
 /* Room for @n open files: a pipe per blocked read. */
 static void need_fds(unsigned int n)
@@ -81,7 +52,7 @@ static enum t_result test_fill(void)
 	memset(c, 0, sizeof(c));
 	memset(seen, 0, sizeof(seen));
 	ctx = t_setup_ctx(1);
-	size = ring_size(ctx);
+	size = t_ring_size(ctx);
 	/*
 	 * Each blocked read holds a helper: the bound must not stop the
 	 * handoffs first.  The ring of nr_events 1 grows with the possible
@@ -101,13 +72,14 @@ static enum t_result test_fill(void)
 		       size, max_threads, size + 16);
 		saved_max = sh_set_max_threads(size + 16);
 	}
-	pin_to_this_cpu(&old);
+	/* Exact counts need every free slot in this CPU's view; helpers inherit the pinning. */
+	t_pin_to_this_cpu(&old);
 	need_fds(2 * size + 64);
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		goto out;
 	while (k < MAX_IOCBS) {
 		struct iocb *list = &cb[k];
-		struct writer w;
+		struct t_writer w;
 
 		if (pipe2(p[k], O_CLOEXEC))
 			t_bail("pipe: %s", strerror(errno));
@@ -117,9 +89,9 @@ static enum t_result test_fill(void)
 		T_EQ(sys_io_submit(ctx, 0, &list), 0);
 		if (!T_TRUE(sh_wait_parked(1, 5000)))
 			break;
-		writer_start(&w, p[k][1], "k", 1, RESCUE_MS);
+		t_writer_start(&w, p[k][1], "k", 1, SH_HANDOFF_MS);
 		ret = sys_io_submit(ctx, 1, &list);
-		if (writer_stop(&w)) {
+		if (t_writer_stop(&w)) {
 			t_diag("read %d did not hand off: io_submit() waited for the data", k);
 			T_TRUE(false);
 			break;
@@ -188,10 +160,15 @@ static enum t_result test_fill_low_bound(void)
 	if (!t_is_root())
 		return t_skip("lowering fs.aio-syslet-max-threads needs root");
 	ctx = t_setup_ctx(1);
-	size = ring_size(ctx);
+	size = t_ring_size(ctx);
 	T_EQ(sys_io_destroy(ctx), 0);
 	old = sh_set_max_threads(size / 2);
-	r = test_fill();
+	/*
+	 * In a new process: the helpers the first sub-test left parked retire
+	 * one by one while this one runs, and an empty io_submit() does not
+	 * replace a helper that retired (only one a handoff used).
+	 */
+	r = sh_in_child(test_fill);
 	T_EQ(t_read_sysctl(SH_MAX_THREADS_SYSCTL), size / 2);
 	sh_restore_max_threads(old);
 	return r;

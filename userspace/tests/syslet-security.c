@@ -6,7 +6,6 @@
  */
 #include "t.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/filter.h>
@@ -15,93 +14,47 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef PR_SET_IO_FLUSHER
 #define PR_SET_IO_FLUSHER 57
 #endif
-/* Long enough that an io_submit() which hands off returns well before it, even under TCG. */
-#define RESCUE_MS 3000
-/* Long enough to tell a synchronous read from one handed off, short enough to wait for. */
-#define SYNC_MS 300
 #define NEW_ID 4242
 
-#include "syslet-writer.h"
+#include "syslet-helpers.h"
 
-/*
- * Submits a read of an empty pipe that a writer fills after @delay_ms;
- * returns true if io_submit() returned only after the write (the read ran
- * synchronously), false if before (handed off), and checks the event.
- */
-static bool read_was_sync(aio_context_t ctx, int delay_ms)
+struct id_check {
+	const char *key;	/* "Uid:" or "Gid:" */
+	unsigned int id;
+};
+
+/* True (and says so) when a real, effective, saved or fs id of @tid is not @arg's. */
+static bool task_without_id(pid_t pid, pid_t tid, void *arg)
 {
-	struct iocb cb, *list = &cb;
-	long long wrote, end;
-	struct io_event ev;
-	struct writer w;
-	int p[2];
-	char c = 0;
+	const struct id_check *c = arg;
+	unsigned int r, e, s, f;
+	char val[128];
 
-	if (pipe2(p, O_CLOEXEC))
-		t_bail("pipe: %s", strerror(errno));
-	t_prep_pread(&cb, p[0], &c, 1, 0);
-	writer_start(&w, p[1], "s", 1, delay_ms);
-	T_EQ(sys_io_submit(ctx, 1, &list), 1);
-	end = t_now_us();
-	wrote = writer_stop(&w);
-	if (!wrote && write(p[1], "s", 1) != 1)
-		t_bail("write: %s", strerror(errno));
-	if (T_EQ(t_reap(ctx, &ev, 1, 5000), 1)) {
-		T_EQ(ev.obj, (uintptr_t)&cb);
-		T_EQ(ev.res, 1);
-		T_EQ(c, 's');
-	}
-	close(p[0]);
-	close(p[1]);
-	return wrote && end >= wrote;
+	(void)pid;
+	if (!sh_status_field(tid, c->key, val, sizeof(val)))
+		return false;
+	if (sscanf(val, "%u %u %u %u", &r, &e, &s, &f) == 4 &&
+	    r == c->id && e == c->id && s == c->id && f == c->id)
+		return false;
+	t_diag("task %d: %s %s", (int)tid, c->key, val);
+	return true;
 }
 
-/* Reads "Uid:" or "Gid:" of every task; counts those whose real id is not @id. */
+/* Counts the tasks whose "Uid:" or "Gid:" (@key) ids are not all @id. */
 static int tasks_without_id(const char *key, unsigned int id)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
+	struct id_check c = { key, id };
 
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d))) {
-		char path[300], line[256];
-		unsigned int r, e, s, f;
-		FILE *fp;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
-		fp = fopen(path, "re");
-		if (!fp)
-			continue;
-		while (fgets(line, sizeof(line), fp)) {
-			if (strncmp(line, key, strlen(key)))
-				continue;
-			if (sscanf(line + strlen(key), "%u %u %u %u", &r, &e, &s, &f) != 4 ||
-			    r != id || e != id || s != id || f != id) {
-				line[strcspn(line, "\n")] = '\0';
-				t_diag("task %s: %s", de->d_name, line);
-				n++;
-			}
-			break;
-		}
-		fclose(fp);
-	}
-	closedir(d);
-	return n;
+	return sh_each_task(getpid(), task_without_id, &c);
 }
 
 static int wait_tasks_with_id(const char *key, unsigned int id, int timeout_ms)
@@ -115,64 +68,13 @@ static int wait_tasks_with_id(const char *key, unsigned int id, int timeout_ms)
 	return n;
 }
 
-/*
- * Runs @fn in a forked child, a fresh process (no helper, no pool), and
- * returns its verdict.  A child still running after @timeout_s fails;
- * with @tracer, ptrace stops of the child are continued.
- */
-static enum t_result in_child(enum t_result (*fn)(void), int timeout_s, bool tracer)
-{
-	long long deadline = t_now_us() + timeout_s * 1000000LL;
-	int status;
-	pid_t pid, w;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
-	if (pid == 0) {
-		enum t_result r = fn();
-
-		fflush(stdout);
-		_exit(t_result() == T_FAIL ? T_FAIL : r);
-	}
-	for (;;) {
-		w = waitpid(pid, &status, WNOHANG);
-		if (w < 0)
-			t_bail("waitpid: %s", strerror(errno));
-		if (w == pid && tracer && WIFSTOPPED(status)) {
-			int sig = WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status);
-
-			if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig))
-				t_bail("PTRACE_CONT: %s", strerror(errno));
-			continue;
-		}
-		if (w == pid)
-			break;
-		if (t_now_us() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			t_diag("the child ran past %d s", timeout_s);
-			return T_FAIL;
-		}
-		usleep(10000);
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == T_SKIP)
-		return t_skip("the child skipped (its diagnostic says why)");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != T_PASS) {
-		t_diag("child status 0x%x", status);
-		return T_FAIL;
-	}
-	return T_PASS;
-}
-
 static enum t_result creds_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
 	struct iocb *none = NULL;
 
 	/* A helper parks with root's credentials. */
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	/*
 	 * glibc changes every thread it knows of; the helper is not one of
@@ -183,7 +85,7 @@ static enum t_result creds_child(void)
 		t_bail("setgroups/setresgid/setresuid %d: %s", NEW_ID, strerror(errno));
 	T_TRUE(sh_parked_helpers() >= 1);
 	/* The parked helper is root's: not used, the read runs in io_submit(). */
-	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	T_TRUE(sh_read_runs(ctx, false));
 	/* And it does not stay: every thread is the new user's. */
 	T_EQ(wait_tasks_with_id("Uid:", NEW_ID, 5000), 0);
 	T_EQ(tasks_without_id("Gid:", NEW_ID), 0);
@@ -191,7 +93,7 @@ static enum t_result creds_child(void)
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
 	if (T_TRUE(sh_wait_parked(1, 5000))) {
 		T_EQ(tasks_without_id("Uid:", NEW_ID), 0);
-		T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+		T_TRUE(sh_read_runs(ctx, true));
 	}
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
@@ -201,7 +103,7 @@ static enum t_result test_creds(void)
 {
 	if (!t_is_root())
 		return t_skip("changing the credentials of a process needs root");
-	return in_child(creds_child, 60, false);
+	return sh_in_child(creds_child);
 }
 
 static enum t_result io_flusher_child(void)
@@ -209,19 +111,19 @@ static enum t_result io_flusher_child(void)
 	aio_context_t ctx = t_setup_ctx(16);
 	struct iocb *none = NULL;
 
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	if (prctl(PR_SET_IO_FLUSHER, 1, 0, 0, 0))
 		t_bail("PR_SET_IO_FLUSHER 1: %s", strerror(errno));
 	/* A helper is parked, but an I/O flusher does not hand off. */
-	T_TRUE(read_was_sync(ctx, SYNC_MS));
-	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	T_TRUE(sh_read_runs(ctx, false));
+	T_TRUE(sh_read_runs(ctx, false));
 	if (prctl(PR_SET_IO_FLUSHER, 0, 0, 0, 0))
 		t_bail("PR_SET_IO_FLUSHER 0: %s", strerror(errno));
 	/* No longer one: it does. */
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
 	if (T_TRUE(sh_wait_parked(1, 5000)))
-		T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+		T_TRUE(sh_read_runs(ctx, true));
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }
@@ -230,7 +132,7 @@ static enum t_result test_io_flusher(void)
 {
 	if (!t_is_root())
 		return t_skip("PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE");
-	return in_child(io_flusher_child, 60, false);
+	return sh_in_child(io_flusher_child);
 }
 
 /*
@@ -242,9 +144,9 @@ static bool hands_off_now(aio_context_t ctx)
 {
 	bool ok;
 
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		return false;
-	ok = T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+	ok = T_TRUE(sh_read_runs(ctx, true));
 	return T_TRUE(sh_wait_parked(1, 5000)) && ok;
 }
 
@@ -254,10 +156,10 @@ static void sync_then_fresh_helper(aio_context_t ctx)
 	struct iocb *none = NULL;
 
 	T_TRUE(sh_parked_helpers() >= 1);
-	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	T_TRUE(sh_read_runs(ctx, false));
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
 	if (T_TRUE(sh_wait_parked(1, 5000)))
-		T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+		T_TRUE(sh_read_runs(ctx, true));
 }
 
 /* A filter that fails getppid() with EPERM and allows everything else. */
@@ -311,7 +213,7 @@ static enum t_result seccomp_tsync_child(void)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || deny_getppid(SECCOMP_FILTER_FLAG_TSYNC))
 		t_bail("seccomp(SECCOMP_FILTER_FLAG_TSYNC): %s", strerror(errno));
 	T_TRUE(sh_parked_helpers() >= 1);
-	T_TRUE(!read_was_sync(ctx, RESCUE_MS));
+	T_TRUE(sh_read_runs(ctx, true));
 	T_ERRNO(syscall(SYS_getppid), EPERM);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
@@ -391,7 +293,7 @@ static enum t_result traced_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
 
-	if (!warm_up(ctx))
+	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	/* The parent traces us from here on. */
 	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
@@ -401,15 +303,15 @@ static enum t_result traced_child(void)
 	}
 	/* A helper is parked, but a traced caller does not hand off. */
 	T_TRUE(sh_parked_helpers() >= 1);
-	T_TRUE(read_was_sync(ctx, SYNC_MS));
-	T_TRUE(read_was_sync(ctx, SYNC_MS));
+	T_TRUE(sh_read_runs(ctx, false));
+	T_TRUE(sh_read_runs(ctx, false));
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }
 
 static enum t_result test_traced(void)
 {
-	return in_child(traced_child, 60, true);
+	return sh_in_traced_child(traced_child);
 }
 
 int main(void)

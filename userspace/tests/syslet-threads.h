@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The threads of this process as /proc/self/task shows them: how many,
- * each one's state, and how many are parked syslet helpers.  Free of the AIO ABI headers,
- * so that cases using libaio's <libaio.h> can include it too.
+ * The threads of a process as /proc/PID/task shows them: how many, each
+ * one's status fields, and how many are parked syslet helpers; and the
+ * handoff timeout.  Free of the AIO ABI headers, so that cases using
+ * libaio's <libaio.h> can include it too.
  */
 #ifndef AIO_SYSLET_SYSLET_THREADS_H
 #define AIO_SYSLET_SYSLET_THREADS_H
@@ -13,69 +14,124 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * How long io_submit() of a read that should hand off may take before the
+ * case's rescuer writes the pipe (and the case fails, as a synchronous
+ * io_submit() would make it): long enough even under TCG with KASAN.
+ */
+#define SH_HANDOFF_MS		3000
 /* task->flags bit that /proc/PID/task/TID/stat shows for a syslet helper. */
 #define SH_PF_USER_WORKER	0x00004000UL
 /* The per-process bound on helpers. */
 #define SH_MAX_THREADS_SYSCTL	"/proc/sys/fs/aio-syslet-max-threads"
 
+/*
+ * Calls @fn for each thread of process @pid (/proc/PID/task) with its TID;
+ * returns for how many it returned true (without @fn: how many there are).
+ */
+static inline int sh_each_task(pid_t pid, bool (*fn)(pid_t pid, pid_t tid, void *arg), void *arg)
+{
+	struct dirent *de;
+	char path[64];
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		t_bail("opendir %s: %s", path, strerror(errno));
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && (!fn || fn(pid, (pid_t)atoi(de->d_name), arg)))
+			n++;
+	closedir(d);
+	return n;
+}
+
 /* Threads of this process, helpers included. */
 static inline int sh_count_tasks(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d)))
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n;
+	return sh_each_task(getpid(), NULL, NULL);
 }
 
-/* The state and flags fields of /proc/self/task/@tid/stat; false if the task is gone. */
-static inline bool sh_task_state(const char *tid, char *state, unsigned long *flags)
+/* Thread @tid of @pid is a parked syslet helper: asleep, and flagged PF_USER_WORKER. */
+static inline bool sh_is_parked(pid_t pid, pid_t tid, void *arg)
 {
-	char path[300], buf[1024], *p;
-	ssize_t len;
-	int fd;
+	unsigned long flags;
+	char state;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return false;
-	buf[len] = '\0';
-	/* The name may hold anything: fields follow the last ')'. */
-	p = strrchr(buf, ')');
-	return p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) == 2;
+	(void)arg;
+	return t_task_stat(pid, tid, &state, &flags) && state == 'S' && (flags & SH_PF_USER_WORKER);
 }
 
-/* Parked syslet helpers of this process: sleeping threads flagged PF_USER_WORKER. */
+/* Parked syslet helpers of this process. */
 static inline int sh_parked_helpers(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *de;
-	int n = 0;
+	return sh_each_task(getpid(), sh_is_parked, NULL);
+}
 
-	if (!d)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((de = readdir(d))) {
-		unsigned long flags;
-		char state;
+/*
+ * The value of field @key ("Tgid:") of /proc/self/task/@tid/status, up to
+ * the end of its line; false if the task (or the field) is not there.
+ */
+static inline bool sh_status_field(pid_t tid, const char *key, char *val, size_t len)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	bool found = false;
+	FILE *f;
 
-		if (de->d_name[0] != '.' && sh_task_state(de->d_name, &state, &flags) &&
-		    state == 'S' && (flags & SH_PF_USER_WORKER))
-			n++;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, key, klen))
+			continue;
+		snprintf(val, len, "%s", line + klen + strspn(line + klen, " \t"));
+		val[strcspn(val, "\n")] = '\0';
+		found = true;
+		break;
 	}
-	closedir(d);
-	return n;
+	fclose(f);
+	return found;
+}
+
+/* Thread @tid of @pid runs: neither asleep nor, for the leader (TID @pid), exited. */
+static inline bool sh_task_busy(pid_t pid, pid_t tid, void *arg)
+{
+	char state;
+
+	(void)arg;
+	if (!t_task_stat(pid, tid, &state, NULL))
+		return false;		/* gone */
+	if (tid == pid)
+		return state != 'Z';
+	return state != 'S' && state != 'D';
+}
+
+/*
+ * Waits up to @timeout_ms until the user thread of the child @pid (TID
+ * @pid, which handoffs keep) has exited and every thread left sleeps: what
+ * its exit set off has run, so a child not reaped by then is kept alive by
+ * a thread that is blocked.  False, said, if that does not come.
+ */
+static inline bool sh_wait_exit_settled(pid_t pid, int timeout_ms)
+{
+	long long deadline = t_now_us() + timeout_ms * 1000LL;
+
+	while (sh_each_task(pid, sh_task_busy, NULL)) {
+		if (t_now_us() > deadline) {
+			t_diag("child %d: after %d ms its user thread is there or threads run",
+			       (int)pid, timeout_ms);
+			return false;
+		}
+		usleep(2000);
+	}
+	return true;
 }
 
 /* Waits up to @timeout_ms for @n helpers to be parked; says so when they are not. */

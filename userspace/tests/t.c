@@ -3,12 +3,17 @@
 #include "t.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef HAVE_STRERRORNAME_NP
@@ -153,6 +158,8 @@ int t_run(const struct t_case *cases, size_t n)
 		current = T_PASS;
 		skip_reason[0] = '\0';
 		r = cases[i].fn();
+		/* A sub-test's watchdog (sh_watchdog()) ends with it, whichever way it returned. */
+		alarm(0);
 		/* A sub-test that noted a failed check fails, whatever it returned. */
 		if (current == T_FAIL)
 			r = T_FAIL;
@@ -251,6 +258,18 @@ bool t_cold(void)
 	return v && strcmp(v, "1") == 0;
 }
 
+void t_cache_file(int fd, size_t size)
+{
+	char buf[65536];
+
+	for (size_t off = 0; off < size; off += sizeof(buf)) {
+		size_t len = size - off < sizeof(buf) ? size - off : sizeof(buf);
+
+		if (pread(fd, buf, len, (off_t)off) != (ssize_t)len)
+			t_bail("reading the file into the page cache: %s", strerror(errno));
+	}
+}
+
 /* Pages of the file at @path in the page cache, by mincore(). */
 static size_t resident_pages(int fd, size_t size)
 {
@@ -338,6 +357,38 @@ int t_pattern_file(size_t size, unsigned int seed, int flags, char *path_out, si
 	return fd;
 }
 
+int t_direct_file(size_t size, unsigned int seed)
+{
+	int fd = t_pattern_file(size, seed, O_DIRECT, NULL, 0);
+
+	if (fd < 0)
+		t_bail("O_DIRECT open failed: %s", strerror(errno));
+	return fd;
+}
+
+bool t_check_overwritten(int fd, size_t size, unsigned int old_seed, size_t old_size,
+			 unsigned int new_seed, off_t off, size_t len)
+{
+	unsigned char *want = calloc(1, size + 1), *got = calloc(1, size + 1);
+	struct stat st;
+	bool ok = true;
+
+	if (!want || !got)
+		t_bail("calloc(%zu)", size + 1);
+	t_fill_pattern(want, old_size, old_seed, 0);
+	t_fill_pattern(want + off, len, new_seed, off);
+	if (T_EQ(fstat(fd, &st), 0))
+		ok &= T_EQ(st.st_size, size);
+	else
+		ok = false;
+	/* One byte more than the size: the read must stop at EOF. */
+	ok &= T_EQ(pread(fd, got, size + 1, 0), size);
+	ok &= T_MEM(got, want, size);
+	free(want);
+	free(got);
+	return ok;
+}
+
 void *t_aligned_alloc(size_t align, size_t len)
 {
 	void *p;
@@ -346,6 +397,33 @@ void *t_aligned_alloc(size_t align, size_t len)
 		t_bail("posix_memalign(%zu, %zu) failed", align, len);
 	memset(p, 0, len);
 	return p;
+}
+
+struct iovec *t_alloc_iov(const size_t *lens, int iovcnt, unsigned char fill, size_t *total)
+{
+	struct iovec *iov = calloc((size_t)iovcnt, sizeof(*iov));
+
+	if (!iov)
+		t_bail("calloc");
+	*total = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		unsigned char *p = malloc(lens[i] + 1);
+
+		if (!p)
+			t_bail("malloc(%zu)", lens[i] + 1);
+		memset(p, fill, lens[i] + 1);
+		iov[i].iov_base = p;
+		iov[i].iov_len = lens[i];
+		*total += lens[i];
+	}
+	return iov;
+}
+
+void t_free_iov(struct iovec *iov, int iovcnt)
+{
+	for (int i = 0; i < iovcnt; i++)
+		free(iov[i].iov_base);
+	free(iov);
 }
 
 bool t_is_root(void)
@@ -364,6 +442,24 @@ long long t_read_sysctl(const char *path)
 		t_bail("parse %s", path);
 	fclose(f);
 	return v;
+}
+
+long long t_aio_nr(void)
+{
+	static int fd = -1;
+	char buf[32];
+	ssize_t len;
+
+	if (fd < 0) {
+		fd = open("/proc/sys/fs/aio-nr", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			t_bail("open /proc/sys/fs/aio-nr: %s", strerror(errno));
+	}
+	len = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (len <= 0)
+		t_bail("read /proc/sys/fs/aio-nr: %s", strerror(errno));
+	buf[len] = '\0';
+	return strtoll(buf, NULL, 10);
 }
 
 int t_write_sysctl(const char *path, long long value)
@@ -452,6 +548,250 @@ long long t_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *writer_fn(void *arg)
+{
+	struct t_writer *w = arg;
+	struct pollfd p = { .fd = w->stop[0], .events = POLLIN };
+	long long deadline = t_now_us() + w->delay_ms * 1000LL, left;
+	int ret;
+
+	/* A signal for the process may land in this thread: wait on. */
+	do {
+		left = deadline - t_now_us();
+		ret = poll(&p, 1, left > 0 ? (int)((left + 999) / 1000) : 0);
+	} while (ret < 0 && errno == EINTR);
+	if (ret < 0)
+		t_bail("writer: poll: %s", strerror(errno));
+	if (ret > 0)
+		return NULL;
+	atomic_store(&w->wrote_us, t_now_us());
+	if (write(w->fd, w->data, w->len) != (ssize_t)w->len)
+		t_bail("writer: write: %s", strerror(errno));
+	return NULL;
+}
+
+void t_writer_start(struct t_writer *w, int fd, const void *data, size_t len, int delay_ms)
+{
+	int err;
+
+	w->fd = fd;
+	w->data = data;
+	w->len = len;
+	w->delay_ms = delay_ms;
+	atomic_init(&w->wrote_us, 0);
+	if (pipe2(w->stop, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	err = pthread_create(&w->thread, NULL, writer_fn, w);
+	if (err)
+		t_bail("pthread_create: %s", strerror(err));
+}
+
+long long t_writer_stop(struct t_writer *w)
+{
+	if (write(w->stop[1], "s", 1) != 1)
+		t_bail("write: %s", strerror(errno));
+	pthread_join(w->thread, NULL);
+	close(w->stop[0]);
+	close(w->stop[1]);
+	return atomic_load(&w->wrote_us);
+}
+
+unsigned long t_fs_type(int fd)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs))
+		t_bail("fstatfs: %s", strerror(errno));
+	return (unsigned long)sfs.f_type;
+}
+
+bool t_fs_has_nowait(int fd)
+{
+	switch (t_fs_type(fd)) {
+	case T_EXT4_MAGIC:
+	case 0x58465342:	/* xfs */
+	case 0x9123683e:	/* btrfs */
+	case 0xf2f52010:	/* f2fs */
+		return true;
+	}
+	return false;
+}
+
+bool t_check_pattern_file(int fd, size_t size, unsigned int seed)
+{
+	unsigned char *data = malloc(size);
+	bool ok;
+
+	if (!data)
+		t_bail("malloc(%zu)", size);
+	ok = T_EQ(pread(fd, data, size, 0), size) && t_verify_pattern(data, size, seed, 0);
+	free(data);
+	return ok;
+}
+
+void t_kill_child(pid_t pid)
+{
+	long long deadline = t_now_us() + 5000000;
+	int st;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		if (t_now_us() > deadline) {
+			t_diag("child %d survives SIGKILL for 5 s: left behind", (int)pid);
+			return;
+		}
+		usleep(2000);
+	}
+}
+
+bool t_wait_child(pid_t pid, int *st, int timeout_s, bool traced)
+{
+	long long deadline = t_now_us() + timeout_s * 1000000LL;
+	pid_t got;
+
+	while ((got = waitpid(pid, st, WNOHANG)) == 0 ||
+	       (got == pid && traced && WIFSTOPPED(*st))) {
+		if (got == pid) {
+			int sig = WSTOPSIG(*st) == SIGTRAP ? 0 : WSTOPSIG(*st);
+
+			if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig))
+				t_bail("PTRACE_CONT: %s", strerror(errno));
+			continue;
+		}
+		if (t_now_us() > deadline) {
+			t_diag("child %d still running after %d s: killed", (int)pid, timeout_s);
+			t_kill_child(pid);
+			return T_TRUE(!"child hung");
+		}
+		usleep(1000);
+	}
+	return T_EQ(got, pid);
+}
+
+bool t_reap_child(pid_t pid, int status, int timeout_s)
+{
+	int st = 0;
+
+	if (!t_wait_child(pid, &st, timeout_s, false))
+		return false;
+	if (WIFSIGNALED(st))
+		t_diag("child %d killed by signal %d", (int)pid, WTERMSIG(st));
+	if (!T_TRUE(WIFEXITED(st)))
+		return false;
+	return T_EQ(WEXITSTATUS(st), status);
+}
+
+int t_in_child(int (*fn)(void *), void *arg)
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int ret = fn(arg);
+
+		fflush(stdout);
+		_exit(ret);
+	}
+	if (!t_wait_child(pid, &status, 60, false))
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void t_set_handler(int sig, void (*fn)(int), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sa.sa_flags = flags;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL))
+		t_bail("sigaction: %s", strerror(errno));
+}
+
+bool t_task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
+{
+	char path[64], buf[1024], *p;
+	unsigned long f;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	/* The name may hold anything: fields follow the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, &f) != 2)
+		return false;
+	if (flags)
+		*flags = f;
+	return true;
+}
+
+/* The syscall thread @tid of @pid sleeps in (-1: running, or gone). */
+static long blocked_in(pid_t pid, pid_t tid)
+{
+	char path[64], buf[256];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f && errno != ENOENT && errno != ESRCH)
+		t_bail("open %s: %s", path, strerror(errno));
+	if (!f)
+		return -1;
+	/* "running" when it is not asleep, which leaves -1. */
+	if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%ld", &nr) != 1)
+		nr = -1;
+	fclose(f);
+	return nr;
+}
+
+bool t_wait_blocked(pid_t pid, pid_t tid, long nr, atomic_bool *stop)
+{
+	long long deadline = t_now_us() + 10000000;
+
+	while (t_now_us() < deadline) {
+		char state;
+
+		if (stop && atomic_load(stop))
+			return false;
+		if (blocked_in(pid, tid) == nr && t_task_stat(pid, tid, &state, NULL) &&
+		    (state == 'S' || state == 'D'))
+			return true;
+		usleep(1000);
+	}
+	t_bail("task %d did not sleep in syscall %ld within 10 s", (int)tid, nr);
+}
+
+void t_pin_to_this_cpu(cpu_set_t *old)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if (cpu < 0)
+		t_bail("sched_getcpu: %s", strerror(errno));
+	if (old && sched_getaffinity(0, sizeof(*old), old))
+		t_bail("sched_getaffinity: %s", strerror(errno));
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		t_bail("sched_setaffinity: %s", strerror(errno));
 }
 
 #ifndef T_LIBAIO
@@ -569,5 +909,153 @@ int t_reap(aio_context_t ctx, struct io_event *events, int nr, int timeout_ms)
 		got += (int)ret;
 	}
 	return got;
+}
+long long t_run1(aio_context_t ctx, struct iocb *cb)
+{
+	struct io_event ev;
+
+	t_submit1(ctx, cb);
+	if (!T_EQ(t_reap(ctx, &ev, 1, 10000), 1))
+		return LLONG_MIN;
+	T_EQ(ev.obj, (uintptr_t)cb);
+	T_EQ(ev.data, cb->aio_data);
+	T_EQ(ev.res2, 0);
+	return ev.res;
+}
+
+bool t_check_no_event(aio_context_t ctx, int timeout_ms, const char *file, int line)
+{
+	struct timespec ts = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+	struct io_event ev;
+	long n;
+
+	do
+		n = sys_io_getevents(ctx, timeout_ms ? 1 : 0, 1, &ev, &ts);
+	while (n < 0 && errno == EINTR);
+	return t_check_long(n, 0, "events that came", file, line);
+}
+
+bool t_check_submit_fails(aio_context_t ctx, struct iocb *cb, int err, const char *what,
+			  const char *file, int line)
+{
+	bool ok = t_check_errno(sys_io_submit(ctx, 1, &cb), err, what, file, line);
+
+	return t_check_no_event(ctx, 0, file, line) && ok;
+}
+
+void t_bad_ctx_ids(aio_context_t ids[T_NR_BAD_CTX_IDS])
+{
+	size_t page = (size_t)getpagesize();
+	void *zeros = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *gone = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (zeros == MAP_FAILED || gone == MAP_FAILED)
+		t_bail("mmap: %s", strerror(errno));
+	munmap(gone, page);
+	ids[0] = 0xdeadbeef;
+	ids[1] = ~0UL;
+	ids[2] = (aio_context_t)gone;
+	ids[3] = (aio_context_t)zeros;
+}
+
+void t_bad_ctx_ids_free(aio_context_t ids[T_NR_BAD_CTX_IDS])
+{
+	munmap((void *)ids[3], (size_t)getpagesize());
+}
+
+unsigned int t_ring_size(aio_context_t ctx)
+{
+	return t_ring(ctx)->magic == T_AIO_RING_MAGIC ? t_ring(ctx)->nr : 0;
+}
+
+unsigned int t_ring_events(aio_context_t ctx)
+{
+	volatile struct t_aio_ring *r = t_ring(ctx);
+	unsigned int tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+
+	return (tail + r->nr - r->head) % r->nr;
+}
+
+void t_wait_ring(aio_context_t ctx, unsigned int n)
+{
+	long long deadline = t_now_us() + 10000000;
+
+	while (t_ring_events(ctx) < n) {
+		if (t_now_us() > deadline)
+			t_bail("%u events did not complete within 10 s", n);
+		usleep(1000);
+	}
+}
+static void *kick(void *arg)
+{
+	struct t_kicker *k = arg;
+	pid_t pid = getpid();
+
+	if (!t_wait_blocked(pid, k->tid, k->nr, &k->stop))
+		return NULL;
+	pthread_kill(k->target, k->sig);
+	atomic_store(&k->sent, true);
+	/*
+	 * A signal that wakes the target makes it runnable before
+	 * pthread_kill() returns: asleep in the call again, it went on waiting.
+	 */
+	if (k->pipe[1] < 0 || !t_wait_blocked(pid, k->tid, k->nr, &k->stop))
+		return NULL;
+	atomic_store(&k->ended_us, t_now_us());
+	if (write(k->pipe[1], "k", 1) != 1)
+		t_bail("kicker: write: %s", strerror(errno));
+	return NULL;
+}
+
+void t_kicker_start(struct t_kicker *k, long nr, int sig, aio_context_t ctx)
+{
+	int err;
+
+	memset(k, 0, sizeof(*k));
+	k->target = pthread_self();
+	k->tid = (pid_t)syscall(SYS_gettid);
+	k->nr = nr;
+	k->sig = sig;
+	k->pipe[0] = k->pipe[1] = -1;
+	atomic_init(&k->stop, false);
+	atomic_init(&k->sent, false);
+	atomic_init(&k->ended_us, 0);
+	if (ctx) {
+		if (pipe2(k->pipe, O_CLOEXEC))
+			t_bail("pipe: %s", strerror(errno));
+		t_prep_poll(&k->poll, k->pipe[0], POLLIN);
+		t_submit1(ctx, &k->poll);
+	}
+	err = pthread_create(&k->thread, NULL, kick, k);
+	if (err)
+		t_bail("pthread_create: %s", strerror(err));
+}
+
+bool t_kicker_stop(struct t_kicker *k)
+{
+	atomic_store(&k->stop, true);
+	/* Once joined, a signal sent late has been delivered too. */
+	pthread_join(k->thread, NULL);
+	/* A POLL still waiting holds its file: io_destroy() cancels it. */
+	if (k->pipe[0] >= 0) {
+		close(k->pipe[0]);
+		close(k->pipe[1]);
+	}
+	return atomic_load(&k->sent);
+}
+
+bool t_kicker_ended_wait(struct t_kicker *k, long ret, const struct io_event *ev, int err)
+{
+	bool ok = T_TRUE(atomic_load(&k->sent));
+
+	if (!T_TRUE(atomic_load(&k->ended_us) != 0))
+		t_diag("the caller did not sleep on in the call after the signal");
+	if (!T_EQ(ret, 1)) {
+		t_diag("errno %s", strerrorname_np(err) ?: "?");
+		return false;
+	}
+	ok &= T_EQ(ev->obj, (uintptr_t)&k->poll);
+	ok &= T_TRUE(ev->res & POLLIN);
+	return ok && atomic_load(&k->ended_us) != 0;
 }
 #endif
