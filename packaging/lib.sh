@@ -1,4 +1,5 @@
 # Shared by the packaging scripts.  Sourced, not run.
+# shellcheck shell=bash
 . "$(dirname "${BASH_SOURCE[0]}")/../vm/lib.sh"
 
 # fetch_source PACKAGE RELEASE DIR: `apt-get source --download-only` of
@@ -56,6 +57,7 @@ inputs_hash() {
 
 # SUITE_INPUTS: what a build of the suite (aio-syslet-tests) reads, for
 # inputs_hash: its sources and the build system around them.
+# shellcheck disable=SC2034  # read by the scripts that source this file
 SUITE_INPUTS=(userspace configure.ac Makefile.am bootstrap m4 COPYING README.md
 	vm/Makemodule.am packaging/Makemodule.am)
 

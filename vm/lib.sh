@@ -1,5 +1,6 @@
 # Shared by the VM harness scripts: messages, the cache layout, and the
 # kernel source location.  Sourced, not run.
+# shellcheck shell=bash
 
 say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
@@ -42,10 +43,13 @@ kernel_splats() {
 }
 
 # The suite passes a guest makes on a kernel with syslets, in order:
-# fs.aio-syslet=1 (on), then 0 (stock behaviour); vm-check and e2e demand
-# exactly these (make mutation-check only the first).  Labels have no
-# spaces.
-SYSLET_SUITE_PASSES=${SYSLET_SUITE_PASSES:-"fs.aio-syslet=1 fs.aio-syslet=0"}
+# fs.aio-syslet=1 with every data file dropped from the page cache before
+# it is read (-cold: the stock-ABI cases then hand off, and the pass counts
+# the handoffs, which must not be 0), mode 1 again with cached files,
+# mode 2 (2007's short counts), then 0 (stock behaviour).  vm-check and
+# e2e demand exactly these (make mutation-check only fs.aio-syslet=1).
+# Labels have no spaces.
+SYSLET_SUITE_PASSES=${SYSLET_SUITE_PASSES:-"fs.aio-syslet=1-cold fs.aio-syslet=1 fs.aio-syslet=2 fs.aio-syslet=0"}
 # Seconds before the runner kills a case in the guest.
 SUITE_CASE_TIMEOUT=${SUITE_CASE_TIMEOUT:-600}
 
@@ -77,11 +81,42 @@ fi"
 		cmd+="
 r=$runner"
 		if [ "$syslet" = 1 ]; then
+			# A cold pass counts the syslet_handoff trace events it causes.
+			cmd+="
+tr=/sys/kernel/tracing
+ev=\$tr/events/syslet/syslet_handoff/enable
+handoffs_start() {
+	[ -e \$tr/trace ] || mount -t tracefs nodev \$tr 2>/dev/null
+	if [ ! -e \$ev ]; then
+		echo \"# error: no syslet_handoff trace event (\$ev): handoffs cannot be counted\"
+		st=1
+		return
+	fi
+	echo 0 > \$tr/tracing_on
+	echo 0 > \$tr/events/enable
+	echo > \$tr/trace
+	echo 1 > \$ev
+	echo 1 > \$tr/tracing_on
+}
+handoffs_report() {
+	[ -e \$ev ] || return
+	echo 0 > \$tr/tracing_on
+	echo 0 > \$ev
+	# Only this event is on: what was written is what is kept plus what was overwritten.
+	echo \"# handoffs: \$1: \$(cat \$tr/per_cpu/cpu*/stats | awk '/^(entries|overrun):/ { n += \$2 } END { print n + 0 }')\"
+}"
 			for p in $SYSLET_SUITE_PASSES; do
+				local mode=${p#fs.aio-syslet=} cold=''
+				case $mode in *-cold) mode=${mode%-cold} cold=--cold ;; esac
 				cmd+="
 echo '# suite pass: $p'
-echo ${p#fs.aio-syslet=} > /proc/sys/fs/aio-syslet || exit 1
-\$r --tap --require-syslet --timeout $SUITE_CASE_TIMEOUT || st=1"
+echo $mode > /proc/sys/fs/aio-syslet || exit 1"
+				[ -z "$cold" ] || cmd+="
+handoffs_start"
+				cmd+="
+\$r --tap --require-syslet${cold:+ $cold} --timeout $SUITE_CASE_TIMEOUT || st=1"
+				[ -z "$cold" ] || cmd+="
+handoffs_report $p"
 			done
 			cmd+="
 echo 1 > /proc/sys/fs/aio-syslet"
@@ -93,18 +128,31 @@ echo '# suite pass: stock'
 	esac
 	case ",$parts," in *,stress,*)
 		# Cold buffered reads of null_blk (20 ms each) over 64 MiB, more than
-		# 5 s of them can bring into the cache; one system call per
-		# io_submit(), so the tool sees the kernel's short counts.
+		# 5 s of them can bring into the cache; in mode 2 (short counts),
+		# one system call per io_submit(), so the tool sees the count of
+		# each handoff.
 		# Then 4 threads, 30% writes, every block read verified against its
 		# last write, on null_blk and on a file of the ext4 test disk.
 		cmd+="
+[ ! -e /proc/sys/fs/aio-syslet ] || echo 2 > /proc/sys/fs/aio-syslet
 echo \"# aio-syslet-stress: fs.aio-syslet=\$(cat /proc/sys/fs/aio-syslet 2>/dev/null || echo none)\"
 aio-syslet-stress --cold --submit-once -s 64m -d 32 -T 5 /dev/nullb0 > /tmp/stress.log 2>&1 || st=1
 sed 's/^/# aio-syslet-stress: /' /tmp/stress.log
+[ ! -e /proc/sys/fs/aio-syslet ] || echo 1 > /proc/sys/fs/aio-syslet
 echo \"# aio-syslet-stress-rw: fs.aio-syslet=\$(cat /proc/sys/fs/aio-syslet 2>/dev/null || echo none)\"
 aio-syslet-stress --cold --submit-once -t 4 -w 30 -s 32m -d 16 -T 10 /dev/nullb0 \${AIO_TEST_DIR:-/tmp}/stress-rw.img > /tmp/stress-rw.log 2>&1 || st=1
 rm -f \${AIO_TEST_DIR:-/tmp}/stress-rw.img
 sed 's/^/# aio-syslet-stress-rw: /' /tmp/stress-rw.log" ;;
+	esac
+	case ",$parts," in *,fuzz,*)
+		# The differential fuzzer, a fixed budget: the same seeded batches
+		# with fs.aio-syslet=1 and 0 must give the same returns, events and
+		# file contents.
+		cmd+="
+echo '# aio-syslet-fuzz: $FUZZ_ARGS'
+aio-syslet-fuzz $FUZZ_ARGS --dir \${AIO_TEST_DIR:-/tmp} > /tmp/fuzz.log 2>&1 || st=1
+[ ! -e /proc/sys/fs/aio-syslet ] || echo 1 > /proc/sys/fs/aio-syslet
+sed 's/^/# aio-syslet-fuzz: /' /tmp/fuzz.log | tail -n 40" ;;
 	esac
 	case ",$parts," in *,libaio,*)
 		cmd+="
@@ -115,7 +163,11 @@ grep -E 'FAILED|^Pass:|^Completed cases/' /tmp/harness.log | sed 's/^/# libaio h
 	printf '%s\nexit $st\n' "$cmd"
 }
 
+# The fuzz part's budget: fixed, so that a run can be replayed.
+FUZZ_ARGS=${FUZZ_ARGS:-"--seed 1 --batches 200 --time 300 --device /dev/nullb0"}
+
 # The null_blk the stress part reads: 20 ms completions, memory backed.
+# shellcheck disable=SC2034  # the kernel command line of vm-check and e2e
 NULL_BLK_KOPT="null_blk.irqmode=2 null_blk.completion_nsec=20000000 null_blk.memory_backed=1"
 
 # suite_table RESULTS: one line per case result of each suite pass in a
@@ -194,6 +246,20 @@ judge_run() {
 				continue
 			fi
 			echo "${0##*/}: $p: $(awk '{ printf "%d passed, %d failed, %d skipped", $1, $2, $3 }' <<<"$counts")"
+			case $p in *-cold)
+				# The cold pass proves handoffs ran: count them.
+				local handoffs
+				handoffs=$(sed -n "s/^# handoffs: $p: \([0-9]*\)$/\1/p" "$results" | tail -n 1)
+				if [ -z "$handoffs" ]; then
+					say "$p: no handoff count (the syslet_handoff trace event)"
+					verdict=1
+				elif [ "$handoffs" = 0 ]; then
+					say "$p: 0 handoffs: the cold pass never took the syslet path"
+					verdict=1
+				else
+					echo "${0##*/}: $p: $handoffs handoffs"
+				fi ;;
+			esac
 			cases=$(awk -F'\t' -v p="$p" '$1 == p && ($2 == "ok" || $2 == "fail" || $2 == "skip") { print $3 }' <<<"$table" | sort | paste -sd' ')
 			if [ -z "$first_cases" ]; then
 				first_cases=$cases
@@ -233,6 +299,15 @@ judge_run() {
 			JUDGED_SUMMARY="0 passed, 0 failed (no summary from the guest)"
 		fi ;;
 	esac
+	case ",$parts," in *,fuzz,*)
+		if grep -qE '^# aio-syslet-fuzz: aio-syslet-fuzz: seed [0-9]+, [0-9]+ batches, [0-9]+ iocbs, 0 differences' "$results"; then
+			grep -E '^# aio-syslet-fuzz: aio-syslet-fuzz: seed [0-9]+, ' "$results" | sed "s/^# aio-syslet-fuzz: /${0##*/}: /"
+		else
+			say "aio-syslet-fuzz did not finish clean:"
+			grep '^# aio-syslet-fuzz: ' "$results" | tail -n 30 | sed 's/^# aio-syslet-fuzz: /    /' >&2
+			verdict=1
+		fi ;;
+	esac
 	case ",$parts," in *,libaio,*)
 		grep -E '^# libaio harness: (Pass|.*FAILED)' "$results" | sed "s/^# /${0##*/}: /"
 		grep -q '^# libaio harness: Pass:' "$results" ||
@@ -247,8 +322,8 @@ judge_run() {
 		if [ -z "$partial" ]; then
 			say "no result from aio-syslet-stress"
 			verdict=1
-		elif [ -n "$want_passes" ] && ! grep -q '^# aio-syslet-stress: fs.aio-syslet=[1-9]$' "$results"; then
-			say "aio-syslet-stress did not run with syslets on"
+		elif [ -n "$want_passes" ] && ! grep -q '^# aio-syslet-stress: fs.aio-syslet=2$' "$results"; then
+			say "aio-syslet-stress did not run with syslets on in mode 2 (short counts)"
 			verdict=1
 		elif [ -n "$want_passes" ] && [ "$partial" = 0 ]; then
 			say "aio-syslet-stress saw no short io_submit() count with syslets on: no handoff happened"
