@@ -308,7 +308,8 @@ judge_run() {
 	esac
 	case ",$parts," in *,fuzz,*)
 		if grep -qE '^# aio-syslet-fuzz: aio-syslet-fuzz: seed [0-9]+, [0-9]+ batches, [0-9]+ iocbs, 0 differences' "$results"; then
-			grep -E '^# aio-syslet-fuzz: aio-syslet-fuzz: seed [0-9]+, ' "$results" | sed "s/^# aio-syslet-fuzz: /${0##*/}: /"
+			grep -E '^# aio-syslet-fuzz: aio-syslet-fuzz: seed [0-9]+, ' "$results" | tail -n 1 |
+				sed "s/^# aio-syslet-fuzz: /${0##*/}: /"
 		else
 			say "aio-syslet-fuzz did not finish clean:"
 			grep '^# aio-syslet-fuzz: ' "$results" | tail -n 30 | sed 's/^# aio-syslet-fuzz: /    /' >&2
