@@ -7,9 +7,14 @@
 #include "t.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SEED 43
@@ -340,6 +345,265 @@ static enum t_result test_ring_full(void)
 	return t_result();
 }
 
+/*
+ * The state the next two cases act in: with fs.aio-syslet-max-threads 1,
+ * the first read of the batch (an empty pipe) handed off to the one
+ * helper, and the helper, now thread @tid of @pid, goes on with the batch
+ * and sleeps synchronously in the second read (no helper is left to take
+ * it).  No thread of @pid carries the helper flag then: the one parked
+ * helper took the user context and dropped it, and the former caller
+ * parks only once its read completes.  False after 10 s without it.
+ */
+static bool has_helper_flag(pid_t pid, pid_t tid, void *arg)
+{
+	unsigned long flags;
+	char state;
+
+	(void)arg;
+	return t_task_stat(pid, tid, &state, &flags) && (flags & SH_PF_USER_WORKER);
+}
+
+static bool helper_blocked_in_batch(pid_t pid, pid_t tid)
+{
+	long long deadline = t_now_us() + 10000000;
+
+	while (t_now_us() < deadline) {
+		char state, path[64], buf[64];
+		long nr = -1;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+		f = fopen(path, "re");
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%ld", &nr) != 1)
+				nr = -1;
+			fclose(f);
+		}
+		if (nr == __NR_io_submit && t_task_stat(pid, tid, &state, NULL) && state == 'S' &&
+		    sh_each_task(pid, has_helper_flag, NULL) == 0)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* What the SIGUSR1 handler saw. */
+static volatile sig_atomic_t usr1_count;
+static volatile pid_t usr1_tid;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_tid = sh_gettid();
+	usr1_count++;
+}
+
+/* The signaller: waits for the helper to sleep in the second read, then signals our TID. */
+struct signaller {
+	pthread_t thread, target;
+	pid_t tid;
+	int *rescue;		/* write ends to fill if that state never comes */
+	int nr_rescue;
+	atomic_bool sent;
+};
+
+static void *signaller_main(void *arg)
+{
+	struct signaller *s = arg;
+
+	if (helper_blocked_in_batch(getpid(), s->tid)) {
+		atomic_store(&s->sent, true);
+		pthread_kill(s->target, SIGUSR1);
+		return NULL;
+	}
+	/* No handoff, or it went wrong: free io_submit() so the case fails instead of hanging. */
+	for (int i = 0; i < s->nr_rescue; i++)
+		if (write(s->rescue[i], "x", 1) != 1)
+			t_bail("write: %s", strerror(errno));
+	return NULL;
+}
+
+/*
+ * The batch pipe, pipe, file, pipe: the first read hands off, the second
+ * sleeps in the helper, which a SIGUSR1 to our TID interrupts.  Stock's
+ * outcome for a signal that comes while io_submit() sleeps in the second
+ * read: that read ends with -EINTR, the file read runs, the last pipe
+ * read ends with -EINTR at once (the signal stays pending until the
+ * return to user space), io_submit() returns 4, and the handler runs
+ * once in our thread; the first read completes when its pipe is written.
+ */
+static enum t_result signal_child(void)
+{
+	static const char kinds[] = "ppfp";
+	aio_context_t ctx = t_setup_ctx(16);
+	struct signaller s = { .target = pthread_self(), .tid = sh_gettid() };
+	struct io_event ev[8];
+	struct timespec zero = { 0, 0 };
+	bool seen[4] = { false };
+	int rescue[3], err;
+	struct batch b;
+	long ret;
+
+	t_set_handler(SIGUSR1, on_usr1, 0);
+	if (!sh_warm_up(ctx))
+		goto out_ctx;
+	batch_init(&b, kinds, ctx);
+	rescue[0] = b.p[0][1];
+	rescue[1] = b.p[1][1];
+	rescue[2] = b.p[3][1];
+	s.rescue = rescue;
+	s.nr_rescue = 3;
+	err = pthread_create(&s.thread, NULL, signaller_main, &s);
+	if (err)
+		t_bail("pthread_create: %s", strerror(err));
+	ret = sys_io_submit(ctx, b.n, b.list);
+	err = pthread_join(s.thread, NULL);
+	if (err)
+		t_bail("pthread_join: %s", strerror(err));
+	if (!T_TRUE(atomic_load(&s.sent)))
+		t_diag("the helper never slept in the second read with the first handed off");
+	T_EQ(ret, 4);
+	T_EQ(usr1_count, 1);
+	T_EQ(usr1_tid, s.tid);
+	/* The other three have ended; the first read waits for its pipe still. */
+	if (!T_EQ(t_reap(ctx, ev, 3, 10000), 3))
+		goto out;
+	for (int k = 0; k < 3; k++)
+		T_TRUE(ev[k].data != DATA);
+	T_EQ(sys_io_getevents(ctx, 0, 1, &ev[3], &zero), 0);
+	if (write(b.p[0][1], "pipe", 4) != 4)
+		t_bail("write: %s", strerror(errno));
+	if (!T_EQ(t_reap(ctx, &ev[3], 1, 10000), 1))
+		goto out;
+	for (int k = 0; k < 4; k++) {
+		long long i = (long long)ev[k].data - DATA;
+
+		if (!T_TRUE(i >= 0 && i < 4 && !seen[i]))
+			continue;
+		seen[i] = true;
+		T_EQ(ev[k].obj, (uintptr_t)&b.cb[i]);
+		T_EQ(ev[k].res2, 0);
+		switch (i) {
+		case 0:
+			T_EQ(ev[k].res, 4);
+			T_MEM(b.pbuf[0], "pipe", 4);
+			break;
+		case 2:
+			T_EQ(ev[k].res, 4096);
+			T_TRUE(t_verify_pattern(b.buf[2], 4096, SEED, 4096 * 2));
+			break;
+		default:
+			if (!T_EQ(ev[k].res, -EINTR))
+				t_diag("read %lld: %lld, not -EINTR", i, (long long)ev[k].res);
+			break;
+		}
+	}
+	T_EQ(sys_io_getevents(ctx, 0, 1, ev, &zero), 0);
+out:
+	batch_free(&b);
+out_ctx:
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_signal_while_helper_submits(void)
+{
+	enum t_result r;
+
+	set_mode(1);
+	r = sh_in_child_max_threads(1, signal_child);
+	restore_mode();
+	return r;
+}
+
+/*
+ * The killed process's batch: a write of 4 KiB at 0 of @fd, the two pipe
+ * reads (the first hands off, the helper sleeps in the second), a write
+ * at 4096.  The parent kills it there.
+ */
+static void kill_child(int fd, int ready)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	struct iocb cb[4], *list[4];
+	static unsigned char wbuf[2][4096];
+	char c[2];
+	int p[2][2];
+
+	for (int i = 0; i < 2; i++)
+		if (pipe2(p[i], O_CLOEXEC))
+			_exit(T_FAIL);
+	t_fill_pattern(wbuf[0], 4096, SEED, 0);
+	t_fill_pattern(wbuf[1], 4096, SEED, 4096);
+	t_prep_pwrite(&cb[0], fd, wbuf[0], 4096, 0);
+	t_prep_pread(&cb[1], p[0][0], &c[0], 1, 0);
+	t_prep_pread(&cb[2], p[1][0], &c[1], 1, 0);
+	t_prep_pwrite(&cb[3], fd, wbuf[1], 4096, 4096);
+	for (int i = 0; i < 4; i++)
+		list[i] = &cb[i];
+	if (!sh_warm_up(ctx))
+		_exit(T_FAIL);
+	fflush(stdout);
+	if (write(ready, "r", 1) != 1)
+		_exit(T_FAIL);
+	sys_io_submit(ctx, 4, list);
+	/* Only a kill that never came gets here (the parent wrote the pipes). */
+	_exit(T_FAIL);
+}
+
+/*
+ * SIGKILL to the process while its helper sleeps in the batch: the
+ * process ends at once, each of its threads with it, and the file holds
+ * what stock leaves: the write before the reads, and not the one after
+ * (a fatal signal fails a buffered write with EINTR before it copies).
+ */
+static enum t_result test_kill_while_helper_submits(void)
+{
+	long long old_max;
+	int fd, ready[2], st = 0;
+	struct stat sb;
+	bool killed;
+	pid_t pid;
+	char r;
+
+	set_mode(1);
+	fd = t_empty_file(O_RDWR, NULL, 0);
+	if (pipe2(ready, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	old_max = sh_set_max_threads(1);
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		t_bail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(ready[0]);
+		sh_watchdog(40);
+		kill_child(fd, ready[1]);
+	}
+	close(ready[1]);
+	if (!T_EQ(read(ready[0], &r, 1), 1)) {
+		t_kill_child(pid);
+		goto out;
+	}
+	killed = helper_blocked_in_batch(pid, pid);
+	if (!T_TRUE(killed))
+		t_diag("the child's helper never slept in the second read with the first handed off");
+	if (kill(pid, SIGKILL))
+		t_bail("kill: %s", strerror(errno));
+	if (t_wait_child(pid, &st, 10, false)) {
+		if (!T_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
+			t_diag("child status %#x, not killed by SIGKILL", st);
+	}
+	if (T_EQ(fstat(fd, &sb), 0))
+		T_EQ(sb.st_size, 4096);
+	T_TRUE(t_check_pattern_file(fd, 4096, SEED));
+out:
+	sh_restore_max_threads(old_max);
+	restore_mode();
+	close(ready[0]);
+	close(fd);
+	return t_result();
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
@@ -351,6 +615,10 @@ int main(void)
 		{ "mode 1: an invalid opcode after a read that blocked: 1, as stock", test_bad_opcode_after },
 		{ "mode 1: a bad iocb pointer after a read that blocked: 2 (EFAULT stops it), as stock", test_efault_after },
 		{ "mode 1: a batch past the ring's free slots whose first read blocks: stock's count", test_ring_full },
+		{ "mode 1: a signal to our thread while the helper sleeps in the batch: -EINTR there, 4, handler once",
+		  test_signal_while_helper_submits },
+		{ "mode 1: SIGKILL while the helper sleeps in the batch: the process ends, the file as stock leaves it",
+		  test_kill_while_helper_submits },
 	};
 
 	t_require_syslet_exclusive();
