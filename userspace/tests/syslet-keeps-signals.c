@@ -314,6 +314,52 @@ static enum t_result test_process_signal_thread(void)
 	return r;
 }
 
+/*
+ * The report of the kernel review: in the main thread of a new process,
+ * a mask set with sigprocmask() before any helper exists, then handoffs
+ * (the first to a helper made for it, the second to whichever helper is
+ * parked then): the mask read back after each is the one set.
+ */
+static enum t_result fresh_process_mask(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	sigset_t set, cur;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGRTMIN + 3);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		t_bail("sigprocmask: %s", strerror(errno));
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	for (int i = 0; i < 2; i++) {
+		struct sh_block b;
+
+		if (i) {
+			struct iocb *none = NULL;
+
+			/* A helper for the next block: the last one took the user context. */
+			T_EQ(sys_io_submit(ctx, 0, &none), 0);
+			if (!T_TRUE(sh_wait_parked(1, 5000)))
+				break;
+		}
+		if (!sh_handoff(&b, ctx, 0x5170 + i)) {
+			sh_block_finish(&b);
+			break;
+		}
+		sigprocmask(SIG_BLOCK, NULL, &cur);
+		same_sigset(&cur, &set, i ? "mask after the second handoff" : "mask after the first handoff");
+		sh_block_finish(&b);
+	}
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_fresh_process_mask(void)
+{
+	return sh_in_child(fresh_process_mask);
+}
+
 static enum t_result test_mask_pending_thread(void)
 {
 	return sh_in_thread(test_mask_pending);
@@ -331,6 +377,8 @@ int main(void)
 		  test_mask_pending },
 		{ "thread: mask, altstack, pending (queued RT) signals kept, then delivered",
 		  test_mask_pending_thread },
+		{ "new process's main thread: a mask set before any helper exists, kept by two handoffs",
+		  test_fresh_process_mask },
 		{ "leader: tgkill, pthread_kill, raise after a handoff: handler runs in our thread",
 		  test_send },
 		{ "thread: tgkill, pthread_kill, raise after a handoff: handler runs in our thread",
