@@ -242,8 +242,17 @@ judge_run() {
 	fi
 	case $rc in
 	0) ;;
-	124) say "the VM timed out after ${timeout}s"; verdict=1 ;;
-	125) say "the guest died without reporting a status"; verdict=1 ;;
+	124|125)
+		if [ "$rc" = 124 ]; then
+			say "the VM timed out or stalled (limit ${timeout}s)"
+		else
+			say "the guest died without reporting a status"
+		fi
+		# The runner marks each case's start in the kernel log.
+		local last
+		last=$(sed -n 's/.*aio-syslet-tests [0-9a-z.]*: start \(.*\)$/\1/p' "$console" | tail -n 1)
+		[ -z "$last" ] || say "the last case started: $last"
+		verdict=1 ;;
 	*) say "the tests in the VM exited with status $rc"; verdict=1 ;;
 	esac
 	errline=$(grep -E '^# error: |^Bail out!' "$results" || true)
