@@ -19,7 +19,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define CREATORS	3
@@ -67,9 +66,10 @@ static void *partner_main(void *arg)
 	return NULL;
 }
 
-/* One trial's process: returns only in the child of a failed setup. */
-static void trial(bool exec_after)
+/* One trial's process: it exits (TRIAL_EXIT when all went as planned). */
+static int trial(void *arg)
 {
+	bool exec_after = *(bool *)arg;
 	aio_context_t ctx = t_setup_ctx(16);
 	pthread_t creators[CREATORS];
 	struct iocb cb, *list = &cb;
@@ -109,23 +109,12 @@ static enum t_result trials(bool exec_after)
 	int n = 0;
 
 	while (n < MAX_TRIALS && t_now_us() < end) {
-		int st = 0;
-		pid_t pid;
+		/* A trial takes well under a second: -1 means it hung or was killed. */
+		int st = t_in_child(trial, &exec_after);
 
-		fflush(stdout);
-		pid = fork();
-		if (pid < 0)
-			t_bail("fork: %s", strerror(errno));
-		if (pid == 0)
-			trial(exec_after);
 		n++;
-		/* A trial takes well under a second; 15 s means it hangs. */
-		if (!t_wait_child(pid, &st, 15, false)) {
-			t_diag("trial %d: the process did not end within 15 s", n);
-			break;
-		}
-		if (!T_TRUE(WIFEXITED(st)) || !T_EQ(WEXITSTATUS(st), TRIAL_EXIT)) {
-			t_diag("trial %d: wait status %#x", n, st);
+		if (!T_EQ(st, TRIAL_EXIT)) {
+			t_diag("trial %d: exit status %d", n, st);
 			break;
 		}
 	}

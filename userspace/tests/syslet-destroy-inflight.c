@@ -170,10 +170,7 @@ static enum t_result exit_interrupts_read(bool other_thread)
 
 	if (pipe2(p, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (pid == 0) {
 		close(ready[0]);
 		exit_with_read_blocked(p, ready[1], other_thread);
@@ -287,10 +284,7 @@ static enum t_result exit_waits_for_write(bool other_thread)
 	atomic_init(&h.done_us, 0);
 	if (pipe2(go, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (pid == 0) {
 		close(go[1]);
 		close(ready[0]);

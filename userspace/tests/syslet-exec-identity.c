@@ -109,10 +109,7 @@ static enum t_result run(bool from_thread, bool inflight)
 	/* Only the child holds cloexec[1]: exec closes it, before the new image runs. */
 	if (pipe2(rep, O_CLOEXEC) || pipe2(cloexec, O_CLOEXEC))
 		t_bail("pipe2: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (pid == 0) {
 		pthread_t th;
 

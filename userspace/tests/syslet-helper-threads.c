@@ -256,10 +256,7 @@ static enum t_result last_thread_exits(bool blocked, bool back)
 
 	if (pipe2(p, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (pid == 0) {
 		close(ready[0]);
 		leave_helpers_alone(p, ready[1], blocked, back);

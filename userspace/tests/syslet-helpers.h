@@ -103,10 +103,7 @@ static inline enum t_result sh_fork_scenario(enum t_result (*fn)(void), bool tra
 	pid_t pid;
 	int st = 0;
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (pid == 0) {
 		enum t_result r;
 

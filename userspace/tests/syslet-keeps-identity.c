@@ -80,10 +80,7 @@ static enum t_result scenario(void)
 		return T_FAIL;
 	if (pipe2(go, O_CLOEXEC) || pipe2(report, O_CLOEXEC))
 		t_bail("pipe2: %s", strerror(errno));
-	fflush(stdout);
-	kid = fork();
-	if (kid < 0)
-		t_bail("fork: %s", strerror(errno));
+	kid = t_fork();
 	if (kid == 0)
 		child(go[0], report[1]);
 
@@ -218,10 +215,7 @@ static enum t_result run_group(enum how how, bool from_thread)
 	grp.how = how;
 	if (pipe2(grp.go, O_CLOEXEC) || pipe2(grp.alive, O_CLOEXEC))
 		t_bail("pipe2: %s", strerror(errno));
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (pid == 0) {
 		pthread_t oth, th;
 

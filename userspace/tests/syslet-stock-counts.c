@@ -570,10 +570,7 @@ static enum t_result test_kill_while_helper_submits(void)
 	if (pipe2(ready, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
 	old_max = sh_set_max_threads(1);
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_bail("fork: %s", strerror(errno));
+	pid = t_fork();
 	if (pid == 0) {
 		close(ready[0]);
 		sh_watchdog(40);

@@ -685,15 +685,22 @@ bool t_reap_child(pid_t pid, int status, int timeout_s)
 	return T_EQ(WEXITSTATUS(st), status);
 }
 
-int t_in_child(int (*fn)(void *), void *arg)
+pid_t t_fork(void)
 {
-	int status = 0;
 	pid_t pid;
 
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
 		t_bail("fork: %s", strerror(errno));
+	return pid;
+}
+
+int t_in_child(int (*fn)(void *), void *arg)
+{
+	int status = 0;
+	pid_t pid = t_fork();
+
 	if (pid == 0) {
 		int ret = fn(arg);
 

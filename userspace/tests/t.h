@@ -207,6 +207,8 @@ void t_kill_child(pid_t pid);
 bool t_wait_child(pid_t pid, int *st, int timeout_s, bool traced);
 /* t_wait_child(), and checks that the child exited with @status. */
 bool t_reap_child(pid_t pid, int status, int timeout_s);
+/* fork() with stdout flushed first (no TAP line printed twice); bails on failure. */
+pid_t t_fork(void);
 /* Runs @fn in a forked child; returns its exit status (-1: it did not exit normally in 60 s). */
 int t_in_child(int (*fn)(void *), void *arg);
 /* sigaction() of @fn with @flags and an empty sa_mask for @sig; bails on failure. */
