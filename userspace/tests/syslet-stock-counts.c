@@ -368,18 +368,10 @@ static bool helper_blocked_in_batch(pid_t pid, pid_t tid)
 	long long deadline = t_now_us() + 10000000;
 
 	while (t_now_us() < deadline) {
-		char state, path[64], buf[64];
-		long nr = -1;
-		FILE *f;
+		char state;
 
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
-		f = fopen(path, "re");
-		if (f) {
-			if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%ld", &nr) != 1)
-				nr = -1;
-			fclose(f);
-		}
-		if (nr == __NR_io_submit && t_task_stat(pid, tid, &state, NULL) && state == 'S' &&
+		if (t_blocked_in(pid, tid) == __NR_io_submit &&
+		    t_task_stat(pid, tid, &state, NULL) && state == 'S' &&
 		    sh_each_task(pid, has_helper_flag, NULL) == 0)
 			return true;
 		usleep(1000);

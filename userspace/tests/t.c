@@ -750,7 +750,7 @@ bool t_task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags)
 }
 
 /* The syscall thread @tid of @pid sleeps in (-1: running, or gone). */
-static long blocked_in(pid_t pid, pid_t tid)
+long t_blocked_in(pid_t pid, pid_t tid)
 {
 	char path[64], buf[256];
 	long nr = -1;
@@ -778,7 +778,7 @@ bool t_wait_blocked(pid_t pid, pid_t tid, long nr, atomic_bool *stop)
 
 		if (stop && atomic_load(stop))
 			return false;
-		if (blocked_in(pid, tid) == nr && t_task_stat(pid, tid, &state, NULL) &&
+		if (t_blocked_in(pid, tid) == nr && t_task_stat(pid, tid, &state, NULL) &&
 		    (state == 'S' || state == 'D'))
 			return true;
 		usleep(1000);

@@ -215,6 +215,8 @@ int t_in_child(int (*fn)(void *), void *arg);
 void t_set_handler(int sig, void (*fn)(int), int flags);
 /* The state letter (and, if @flags, the task flags) of thread @tid of @pid; false if gone. */
 bool t_task_stat(pid_t pid, pid_t tid, char *state, unsigned long *flags);
+/* The syscall thread @tid of @pid sleeps in (/proc/PID/task/TID/syscall); -1 if running or gone. */
+long t_blocked_in(pid_t pid, pid_t tid);
 /*
  * Waits up to 10 s until thread @tid of process @pid sleeps ('S' or 'D')
  * in syscall @nr (/proc/PID/task/TID/syscall); false as soon as *@stop
