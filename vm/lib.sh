@@ -132,7 +132,8 @@ echo '# suite pass: stock'
 		# one system call per io_submit(), so the tool sees the count of
 		# each handoff.
 		# Then 4 threads, 30% writes, every block read verified against its
-		# last write, on null_blk and on a file of the ext4 test disk.
+		# last write, on null_blk and on a file of the ext4 test disk: in
+		# mode 1 (stock's counts), and with syslets off.
 		cmd+="
 [ ! -e /proc/sys/fs/aio-syslet ] || echo 2 > /proc/sys/fs/aio-syslet
 echo \"# aio-syslet-stress: fs.aio-syslet=\$(cat /proc/sys/fs/aio-syslet 2>/dev/null || echo none)\"
@@ -142,7 +143,15 @@ sed 's/^/# aio-syslet-stress: /' /tmp/stress.log
 echo \"# aio-syslet-stress-rw: fs.aio-syslet=\$(cat /proc/sys/fs/aio-syslet 2>/dev/null || echo none)\"
 aio-syslet-stress --cold --submit-once -t 4 -w 30 -s 32m -d 16 -T 10 /dev/nullb0 \${AIO_TEST_DIR:-/tmp}/stress-rw.img > /tmp/stress-rw.log 2>&1 || st=1
 rm -f \${AIO_TEST_DIR:-/tmp}/stress-rw.img
-sed 's/^/# aio-syslet-stress-rw: /' /tmp/stress-rw.log" ;;
+sed 's/^/# aio-syslet-stress-rw: /' /tmp/stress-rw.log"
+		# The same with syslets off, where the kernel is stock.
+		[ "$syslet" != 1 ] || cmd+="
+echo 0 > /proc/sys/fs/aio-syslet || exit 1
+echo '# aio-syslet-stress-off: fs.aio-syslet=0'
+aio-syslet-stress --cold --submit-once -t 4 -w 30 -s 32m -d 16 -T 5 /dev/nullb0 \${AIO_TEST_DIR:-/tmp}/stress-off.img > /tmp/stress-off.log 2>&1 || st=1
+rm -f \${AIO_TEST_DIR:-/tmp}/stress-off.img
+sed 's/^/# aio-syslet-stress-off: /' /tmp/stress-off.log
+echo 1 > /proc/sys/fs/aio-syslet" ;;
 	esac
 	case ",$parts," in *,fuzz,*)
 		# The differential fuzzer, a fixed budget: the same seeded batches
@@ -360,10 +369,26 @@ judge_run() {
 		done ;;
 	esac
 	case ",$parts," in *,stress,*)
-		grep -E '^# aio-syslet-stress(-rw)?: (fs\.aio-syslet|ops|iops|latency|io_submit|errors|first)' "$results" |
+		grep -E '^# aio-syslet-stress(-rw|-off)?: (fs\.aio-syslet|ops|iops|latency|io_submit|errors|first)' "$results" |
 			sed "s/^# /${0##*/}: /"
 		grep -q '^# aio-syslet-stress-rw: errors 0, verify failures 0$' "$results" ||
 			{ say "no clean result from the aio-syslet-stress run with 4 threads and writes"; verdict=1; }
+		if [ -n "$want_passes" ]; then
+			grep -q '^# aio-syslet-stress-off: errors 0, verify failures 0$' "$results" ||
+				{ say "no clean result from the aio-syslet-stress run with syslets off (fs.aio-syslet=0)"; verdict=1; }
+			# Modes 1 and 0 return stock's counts: short only at an error.
+			local label short
+			for label in stress-rw stress-off; do
+				short=$(sed -n "s/^# aio-syslet-$label: io_submit calls [0-9]*, partial submits \([0-9]*\),.*/\1/p" "$results")
+				if [ -z "$short" ]; then
+					say "aio-syslet-$label: no count of io_submit() calls"
+					verdict=1
+				elif [ "$short" != 0 ]; then
+					say "aio-syslet-$label: $short short io_submit() counts where stock's were due"
+					verdict=1
+				fi
+			done
+		fi
 		partial=$(sed -n 's/^# aio-syslet-stress: io_submit calls [0-9]*, partial submits \([0-9]*\),.*/\1/p' "$results")
 		if [ -z "$partial" ]; then
 			say "no result from aio-syslet-stress"
