@@ -165,6 +165,19 @@ aio-syslet-fuzz $FUZZ_ARGS --dir \${AIO_TEST_DIR:-/tmp} > /tmp/fuzz.log 2>&1 || 
 { head -n 40 /tmp/fuzz.log; tail -n +41 /tmp/fuzz.log | grep -E '^aio-syslet-fuzz: DIFFERENCE|^ *replay:' | head -n 40; tail -n 1 /tmp/fuzz.log; } |
 	sed 's/^/# aio-syslet-fuzz: /'" ;;
 	esac
+	case ",$parts," in *,identity,*)
+		# Review findings C1 and C5 under load, in mode 1: the leader hands
+		# off again and again while two threads create and join threads
+		# and a third keeps numbered signals queued for the leader
+		# (syslet-signal-race's third sub-test, IDENTITY_STRESS_SECONDS).
+		cmd+="
+[ ! -e /proc/sys/fs/aio-syslet ] || echo 1 > /proc/sys/fs/aio-syslet
+echo '# identity stress: $IDENTITY_STRESS_SECONDS s'
+is=0
+AIO_SYSLET_STRESS_SECONDS=$IDENTITY_STRESS_SECONDS $runner --tap --require-syslet --timeout $((IDENTITY_STRESS_SECONDS + 300)) syslet-signal-race > /tmp/identity.log 2>&1 || { is=\$?; st=1; }
+sed 's/^/# identity stress: /' /tmp/identity.log
+echo \"# identity stress: status \$is\"" ;;
+	esac
 	case ",$parts," in *,libaio,*)
 		# With syslets, once per mode (libaio_runs): 2 first, whose
 		# short counts the patched io_submit() must finish.
@@ -201,6 +214,9 @@ libaio_runs() {
 # seed 1 finds 7 such differences in 200 batches (a read that overtakes
 # the write before it), which is that bug.
 FUZZ_ARGS=${FUZZ_ARGS:-"--seed 1 --batches 200 --time 300 --device /dev/nullb0 --independent"}
+
+# Seconds of the identity part's stress sub-test (make vm-identity-stress).
+IDENTITY_STRESS_SECONDS=${IDENTITY_STRESS_SECONDS:-600}
 
 # The null_blk the stress part reads: 20 ms completions, memory backed.
 # shellcheck disable=SC2034  # the kernel command line of vm-check and e2e
@@ -328,8 +344,17 @@ judge_run() {
 					verdict=1
 				fi ;;
 			fs.aio-syslet=*)
-				# Syslets on: nothing skips, syslet-* sub-tests included.
-				bad=$(awk -F'\t' -v p="$p" '$1 == p && ($2 == "skip" || ($2 == "subskip" && $3 ~ /^syslet-/)) { print "    " $3 ($2 == "skip" ? " skipped: " $5 : ": sub-test skipped: " $4 ": " $5) }' <<<"$table")
+				# Syslets on: nothing skips, syslet-* sub-tests included,
+				# except for want of hardware (T_SKIP_HARDWARE, tests/t.h).
+				bad=$(awk -F'\t' -v p="$p" '
+					function hw(r,   n, a, i) {
+						if (r ~ /^needs hardware: /) return 1
+						if (!sub(/^every subtest skipped: /, "", r)) return 0
+						n = split(r, a, ";")
+						for (i = 1; i <= n; i++) if (a[i] !~ /: needs hardware: /) return 0
+						return 1
+					}
+					$1 == p && ($2 == "skip" || ($2 == "subskip" && $3 ~ /^syslet-/)) && !hw($5) { print "    " $3 ($2 == "skip" ? " skipped: " $5 : ": sub-test skipped: " $4 ": " $5) }' <<<"$table")
 				if [ -n "$bad" ]; then
 					say "$p: with syslets on no case and no syslet-* sub-test may skip:"
 					printf '%s\n' "$bad" >&2
@@ -367,6 +392,20 @@ judge_run() {
 				verdict=1
 			fi
 		done ;;
+	esac
+	case ",$parts," in *,identity,*)
+		local istatus
+		grep -E '^# identity stress: ( *# [0-9]+ reads|# [0-9]+ passed|(not )?ok [0-9])' "$results" |
+			sed "s/^# /${0##*/}: /"
+		istatus=$(sed -n 's/^# identity stress: status \([0-9]*\)$/\1/p' "$results" | tail -n 1)
+		if [ -z "$istatus" ]; then
+			say "identity stress: no result (the guest did not finish it)"
+			verdict=1
+		elif [ "$istatus" != 0 ]; then
+			say "identity stress failed (status $istatus):"
+			grep '^# identity stress: ' "$results" | tail -n 30 | sed 's/^# identity stress: /    /' >&2
+			verdict=1
+		fi ;;
 	esac
 	case ",$parts," in *,stress,*)
 		grep -E '^# aio-syslet-stress(-rw|-off)?: (fs\.aio-syslet|ops|iops|latency|io_submit|errors|first)' "$results" |

@@ -208,6 +208,72 @@ static enum t_result test_max_threads(void)
 	return sh_in_child_max_threads(MAX_HELPERS, bounded_child);
 }
 
+/* With a helper parked, a bound of 0 stops handoffs, not only the making of helpers. */
+static enum t_result zero_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	long long old;
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	old = sh_set_max_threads(0);
+	if (!T_TRUE(sh_read_runs(ctx, false)))
+		t_diag("a read handed off with fs.aio-syslet-max-threads 0");
+	sh_restore_max_threads(old);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_zero_threads(void)
+{
+	if (!t_is_root())
+		return t_skip("changing fs.aio-syslet-max-threads needs root");
+	return sh_in_child(zero_child);
+}
+
+/*
+ * Two helpers parked under a bound of 2, then the bound lowered to 1:
+ * after one more handoff, the former caller exits instead of parking.
+ */
+static enum t_result lowered_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	struct iocb cb, *list = &cb;
+	int p[2];
+	char c = 0;
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	if (!sh_warm_up(ctx) || !sh_hand_off_read(ctx, &cb, p, &c))
+		return T_FAIL;
+	/*
+	 * The handoff took the parked helper and its caller is blocked:
+	 * the pool makes a second helper, and the caller parks too.
+	 */
+	T_EQ(sys_io_submit(ctx, 0, &list), 0);
+	if (!T_TRUE(sh_wait_parked(1, 5000)) || !finish_read(ctx, &cb, p, &c))
+		return T_FAIL;
+	if (!T_TRUE(sh_wait_parked(2, 5000)))
+		return T_FAIL;
+	T_EQ(settle_tasks(1 + 2, 2000), 1 + 2);
+	sh_set_max_threads(1);
+	c = 0;
+	if (!sh_hand_off_read(ctx, &cb, p, &c) || !finish_read(ctx, &cb, p, &c))
+		return T_FAIL;
+	/* This thread and one helper. */
+	T_EQ(settle_tasks(1 + 1, 5000), 1 + 1);
+	close(p[0]);
+	close(p[1]);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_lowered_threads(void)
+{
+	/* Restores the bound lowered_child() lowers from 2 to 1. */
+	return sh_in_child_max_threads(2, lowered_child);
+}
+
 /*
  * The child's user context leaves with a raw thread exit, leaving the
  * helpers alone (glibc's pthread_exit() would call exit() in what it
@@ -314,6 +380,8 @@ int main(void)
 		{ "helpers show in /proc/self/task, each with the process's Tgid", test_visible },
 		{ "parked helpers block every signal but SIGKILL and SIGSTOP", test_sigblk },
 		{ "fs.aio-syslet-max-threads 2: two reads hand off, six run synchronously", test_max_threads },
+		{ "fs.aio-syslet-max-threads 0 with a helper parked: a read runs synchronously", test_zero_threads },
+		{ "fs.aio-syslet-max-threads lowered from 2 to 1: one helper left after a handoff", test_lowered_threads },
 		{ "when the last user thread exits, the parked helpers go and the process exits", test_last_thread_exits },
 		{ "when it exits with a read blocked, the process exits once the read completes", test_last_thread_exits_blocked },
 		{ "the same with the user context (and group leadership) on a later helper", test_last_thread_exits_blocked_helper_leads },

@@ -63,6 +63,26 @@ static inline pid_t sh_gettid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
+/*
+ * How long a stress sub-test runs, in seconds: @dflt, or
+ * AIO_SYSLET_STRESS_SECONDS when set (the 10-minute runs of the debug
+ * flavour).  Bails on a value that is not a positive number.
+ */
+static inline unsigned int sh_stress_seconds(unsigned int dflt)
+{
+	const char *v = getenv("AIO_SYSLET_STRESS_SECONDS");
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return dflt;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n == 0 || n > 86400)
+		t_bail("AIO_SYSLET_STRESS_SECONDS=%s: expected seconds, 1 to 86400", v);
+	return (unsigned int)n;
+}
+
 struct sh_thread_arg {
 	enum t_result (*fn)(void);
 	enum t_result r;
@@ -89,7 +109,7 @@ static inline enum t_result sh_in_thread(enum t_result (*fn)(void))
 	if (err)
 		t_bail("pthread_create: %s", strerror(err));
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 30;
+	ts.tv_sec += 30 + sh_stress_seconds(0);
 	err = pthread_timedjoin_np(th, &ret, &ts);
 	if (err)
 		t_bail("pthread_join of the test thread: %s", strerror(err));
@@ -100,6 +120,8 @@ static inline enum t_result sh_in_thread(enum t_result (*fn)(void))
 /* sh_in_child() and sh_in_traced_child(). */
 static inline enum t_result sh_fork_scenario(enum t_result (*fn)(void), bool traced)
 {
+	/* A stress budget beyond the usual 40 s stretches the watchdogs. */
+	unsigned int budget = 40 + sh_stress_seconds(0);
 	pid_t pid;
 	int st = 0;
 
@@ -107,14 +129,14 @@ static inline enum t_result sh_fork_scenario(enum t_result (*fn)(void), bool tra
 	if (pid == 0) {
 		enum t_result r;
 
-		sh_watchdog(40);
+		sh_watchdog(budget);
 		r = fn();
 		fflush(stdout);
 		if (t_result() == T_FAIL)
 			r = T_FAIL;
 		_exit(r == T_PASS ? SH_CHILD_PASS : r == T_SKIP ? T_SKIP : 1);
 	}
-	if (!t_wait_child(pid, &st, 45, traced))
+	if (!t_wait_child(pid, &st, budget + 5, traced))
 		return T_FAIL;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == T_SKIP)
 		return t_skip("the child skipped (its diagnostic says why)");

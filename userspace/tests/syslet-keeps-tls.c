@@ -91,6 +91,43 @@ static enum t_result test_tls(void)
 	return t_result();
 }
 
+/* The 64-bit user data selector (GDT_ENTRY_DEFAULT_USER_DS, RPL 3). */
+#define USER_DS_SELECTOR	0x2b
+
+/*
+ * ES and DS loaded with a selector just before io_submit(): Linux keeps
+ * them 0 and saves them only at a context switch, so a handoff must save
+ * them at its block point.
+ */
+static enum t_result test_es_ds(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	uint16_t sel = USER_DS_SELECTOR, zero = 0;
+	struct segs after;
+	struct sh_block b;
+	long ret;
+
+	sh_watchdog(60);
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	sh_block_start(&b, ctx, 0x45440000 + (uint64_t)sh_gettid(), SH_HANDOFF_MS);
+	asm volatile("mov %0, %%es\n\tmov %0, %%ds" : : "r"(sel) : "memory");
+	ret = sh_block_submit(&b);
+	read_segs(&after);
+	asm volatile("mov %0, %%es\n\tmov %0, %%ds" : : "r"(zero) : "memory");
+	sh_expect_handoff(&b, ret);
+	T_EQ(after.es, USER_DS_SELECTOR);
+	T_EQ(after.ds, USER_DS_SELECTOR);
+	sh_block_finish(&b);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_es_ds_thread(void)
+{
+	return sh_in_thread(test_es_ds);
+}
+
 static uint32_t rdpkru(void)
 {
 	uint32_t eax, edx;
@@ -157,6 +194,8 @@ int main(void)
 		  test_tls },
 		{ "thread: errno, __thread data, FS/GS bases and selectors, pthread_self() kept",
 		  test_tls_thread },
+		{ "leader: ES and DS loaded just before io_submit() kept", test_es_ds },
+		{ "thread: ES and DS loaded just before io_submit() kept", test_es_ds_thread },
 		{ "leader: PKRU with access- and write-disabled keys kept", test_pkru },
 		{ "thread: PKRU with access- and write-disabled keys kept", test_pkru_thread },
 	};

@@ -60,6 +60,13 @@ void t_bail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2))
 void t_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Marks the current sub-test skipped with a reason; returns T_SKIP. */
 enum t_result t_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A skip for want of hardware the machine lacks (AMX under QEMU's TCG):
+ * its reason starts with T_SKIP_HARDWARE, and it stays a skip in
+ * required-syslet mode, here, in aio-syslet-tests and in vm-check.
+ */
+#define T_SKIP_HARDWARE	"needs hardware: "
+enum t_result t_skip_hardware(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Exact-result checks.  Each returns true on a match; on a mismatch it
