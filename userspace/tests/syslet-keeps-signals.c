@@ -177,6 +177,70 @@ static void check_usr1(int count, pid_t tid, const void *stack)
 	T_TRUE(usr1_sp >= (uintptr_t)stack && usr1_sp < (uintptr_t)stack + ALTSTACK_SIZE);
 }
 
+/* Records a thread that is not @arg's (ours): the parked former head. */
+static bool other_task(pid_t pid, pid_t tid, void *arg)
+{
+	pid_t *found = arg;
+
+	(void)pid;
+	if (tid == found[0])
+		return false;
+	found[1] = tid;
+	return true;
+}
+
+/*
+ * After one handoff and its read's end, the only other thread is the
+ * former caller, parked, holding the TID the helper gave it: a signal
+ * sent to that TID is the user thread's, and runs in it, at once.  A
+ * sender that found a caller by TID just before the TID moved queues
+ * the same way: this is that race made deterministic.
+ */
+static enum t_result to_former_head(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	pid_t ids[2] = { sh_gettid(), 0 };
+	long long deadline;
+	struct sh_block b;
+	siginfo_t si;
+	sigset_t one;
+
+	if (!sh_warm_up(ctx) || !sh_handoff(&b, ctx, 0x5e4e))
+		return T_FAIL;
+	if (!sh_block_finish(&b) || !T_TRUE(sh_wait_parked(1, 5000)))
+		return T_FAIL;
+	if (!T_EQ(sh_each_task(getpid(), other_task, ids), 1))
+		return T_FAIL;
+	rt_count = 0;
+	rt_tid = 0;
+	handle(SIGRTMIN, NULL, on_rt, 0);
+	sigemptyset(&one);
+	sigaddset(&one, SIGRTMIN);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGRTMIN;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = 77;
+	T_EQ(syscall(SYS_rt_tgsigqueueinfo, getpid(), ids[1], SIGRTMIN, &si), 0);
+	deadline = t_now_us() + 2000000;
+	while (!rt_count && t_now_us() < deadline)
+		usleep(1000);
+	if (!T_EQ(rt_count, 1))
+		t_diag("a signal sent to the parked former caller's TID %d never ran", (int)ids[1]);
+	T_EQ(rt_tid, ids[0]);
+	T_EQ(rt_value[0], 77);
+	signal(SIGRTMIN, SIG_DFL);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_to_former_head(void)
+{
+	return sh_in_child(to_former_head);
+}
+
 static enum t_result test_send(void)
 {
 	aio_context_t ctx = t_setup_ctx(8);
@@ -379,6 +443,8 @@ int main(void)
 		  test_mask_pending_thread },
 		{ "new process's main thread: a mask set before any helper exists, kept by two handoffs",
 		  test_fresh_process_mask },
+		{ "a signal to the parked former caller's TID runs in the user thread at once",
+		  test_to_former_head },
 		{ "leader: tgkill, pthread_kill, raise after a handoff: handler runs in our thread",
 		  test_send },
 		{ "thread: tgkill, pthread_kill, raise after a handoff: handler runs in our thread",
