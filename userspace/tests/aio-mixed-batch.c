@@ -55,10 +55,20 @@ static enum t_result test_mixed(void)
 		T_EQ(ev[i].obj, (uintptr_t)&cbs[k]);
 		T_EQ(ev[i].res2, 0);
 		switch (k) {
-		case W: case R: T_EQ(ev[i].res, 4096); break;
-		case WV: case RV: T_EQ(ev[i].res, 2000); break;
-		case FDS: T_EQ(ev[i].res, 0); break;
-		case POLL: T_EQ(ev[i].res, POLLIN); break;
+		case W:
+		case R:
+			T_EQ(ev[i].res, 4096);
+			break;
+		case WV:
+		case RV:
+			T_EQ(ev[i].res, 2000);
+			break;
+		case FDS:
+			T_EQ(ev[i].res, 0);
+			break;
+		case POLL:
+			T_EQ(ev[i].res, POLLIN);
+			break;
 		}
 	}
 	T_TRUE(t_verify_pattern(rbuf, 4096, 3, 16384));

@@ -4,11 +4,11 @@
  * still exits or execs at once (a new thread must not keep the old leader).
  *
  * A leader handoff moves group leadership to the helper: every thread's
- * group_leader, and the helper to the front of the thread list.  A thread
- * that clone() links meanwhile must see the new leader; if it kept the
- * old one, next_thread() walks from the new leader never come back to it,
- * and exit_group() or exec (zap_other_threads(), de_thread()) loop with
- * interrupts off or wait for ever.  The leader handoff that races must be
+ * group_leader points at it.  A thread that clone() links meanwhile must
+ * see the new leader; one that kept the old one made exit_group() or exec
+ * (zap_other_threads(), de_thread()) loop with interrupts off or wait for
+ * ever while thread walks wrapped around to the leader, and makes exec
+ * from that thread take the old leader's place (de_thread()) still.  The leader handoff that races must be
  * the last before the exit (the next one rewrites every group_leader), so
  * each trial is a fresh process: three threads create and join threads
  * without pause while its main thread hands one read off, which a partner

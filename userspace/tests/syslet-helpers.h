@@ -23,6 +23,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -431,6 +433,74 @@ static inline void sh_read_file(const char *path, char *buf, size_t len)
 		t_bail("read %s: %s", path, strerror(errno));
 	buf[n] = '\0';
 	close(fd);
+}
+
+/*
+ * The syslet trace events, in a tracefs instance of the case's own (so
+ * that vm-check's count of handoffs in the top buffer is not disturbed):
+ * sh_trace_start() enables @event, sh_trace_count() counts its lines for
+ * this process that contain @match, sh_trace_stop() removes the instance.
+ * Needs root; bails if tracefs or the event is missing.
+ */
+#define SH_TRACEFS	"/sys/kernel/tracing"
+
+struct sh_trace {
+	char dir[128];
+	char event[64];
+};
+
+static inline void sh_trace_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		t_bail("write %s to %s: %s", val, path, strerror(errno));
+	close(fd);
+}
+
+static inline void sh_trace_start(struct sh_trace *t, const char *event)
+{
+	char path[256];
+
+	if (access(SH_TRACEFS "/instances", F_OK) &&
+	    mount("nodev", SH_TRACEFS, "tracefs", 0, NULL))
+		t_bail("mount tracefs on " SH_TRACEFS ": %s", strerror(errno));
+	snprintf(t->dir, sizeof(t->dir), SH_TRACEFS "/instances/aio-syslet-%d-%s", (int)getpid(),
+		 event);
+	snprintf(t->event, sizeof(t->event), "%s", event);
+	if (mkdir(t->dir, 0700) && errno != EEXIST)
+		t_bail("mkdir %s: %s", t->dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/events/syslet/%s/enable", t->dir, event);
+	sh_trace_write(path, "1");
+}
+
+static inline long sh_trace_count(struct sh_trace *t, const char *match)
+{
+	char path[256], line[512], tgid[32];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", t->dir);
+	snprintf(tgid, sizeof(tgid), "tgid=%d ", (int)getpid());
+	f = fopen(path, "re");
+	if (!f)
+		t_bail("open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, t->event) && strstr(line, tgid) &&
+		    (!match || strstr(line, match)))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static inline void sh_trace_stop(struct sh_trace *t)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/events/syslet/%s/enable", t->dir, t->event);
+	sh_trace_write(path, "0");
+	if (rmdir(t->dir))
+		t_diag("rmdir %s: %s", t->dir, strerror(errno));
 }
 
 #endif /* AIO_SYSLET_SYSLET_HELPERS_H */

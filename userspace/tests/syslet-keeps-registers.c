@@ -256,12 +256,24 @@ static void check_frame(const struct frame *f, long want_ret)
 		uint64_t want = f->gpr_in[i];
 
 		switch (i) {
-		case RAX: want = (uint64_t)want_ret; break;
-		case RCX: want = f->ret_rip; break;	/* syscall: rcx = rip, r11 = rflags */
-		case R11: want = f->flags_in; break;
-		case RDX: want = f->iocbpp; break;
-		case RSI: want = 1; break;
-		case RDI: want = f->ctx; break;
+		case RAX:
+			want = (uint64_t)want_ret;
+			break;
+		case RCX:	/* syscall: rcx = rip, r11 = rflags */
+			want = f->ret_rip;
+			break;
+		case R11:
+			want = f->flags_in;
+			break;
+		case RDX:
+			want = f->iocbpp;
+			break;
+		case RSI:
+			want = 1;
+			break;
+		case RDI:
+			want = f->ctx;
+			break;
 		}
 		snprintf(what, sizeof(what), "%s after io_submit()", gpr_name[i]);
 		t_check_long((long long)f->gpr_out[i], (long long)want, what, __FILE__, __LINE__);

@@ -90,6 +90,7 @@ static enum t_result test_mask_pending(void)
 	int rt = SIGRTMIN + 3;
 	sigset_t set, pend, old, cur, one;
 	pid_t tid = sh_gettid();
+	union sigval v1, v2;
 	struct sh_block b;
 
 	sh_watchdog(60);
@@ -111,9 +112,11 @@ static enum t_result test_mask_pending(void)
 	if (sigaltstack(&ss, NULL))
 		t_bail("sigaltstack: %s", strerror(errno));
 	/* Thread-directed and blocked: they wait in our pending set, RT ones queued. */
+	v1.sival_int = 111;
+	v2.sival_int = 222;
 	if (syscall(SYS_tgkill, getpid(), tid, SIGUSR2) ||
-	    pthread_sigqueue(pthread_self(), rt, (union sigval){ .sival_int = 111 }) ||
-	    pthread_sigqueue(pthread_self(), rt, (union sigval){ .sival_int = 222 }))
+	    pthread_sigqueue(pthread_self(), rt, v1) ||
+	    pthread_sigqueue(pthread_self(), rt, v2))
 		t_bail("queueing signals: %s", strerror(errno));
 	sigemptyset(&pend);
 	sigaddset(&pend, SIGUSR2);

@@ -2,7 +2,9 @@
 /*
  * Description: no handoff to a helper of other credentials, seccomp filter,
  * no_new_privs, fs or files table, nor from an I/O flusher or a traced
- * caller; the state set before the read is the state after it.
+ * caller; the state set before the read is the state after it.  Equal
+ * credentials in another struct cred, and a head's credentials overridden
+ * for the read (overlayfs), do not stop a handoff.
  */
 #include "t.h"
 
@@ -12,8 +14,10 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -104,6 +108,158 @@ static enum t_result test_creds(void)
 	if (!t_is_root())
 		return t_skip("changing the credentials of a process needs root");
 	return sh_in_child(creds_child);
+}
+
+/*
+ * Each thread that calls setgroups() gets a struct cred of its own, equal
+ * to the others' when the list is the one it had (glibc makes every thread
+ * call it; setresgid() to the same IDs changes nothing at all): a helper
+ * made before still has the same credentials, and serves them.
+ */
+static aio_context_t equal_ctx;
+
+static enum t_result equal_creds_thread(void)
+{
+	T_TRUE(sh_read_runs(equal_ctx, true));
+	return t_result();
+}
+
+static enum t_result equal_creds_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	struct iocb *none = NULL;
+	gid_t groups[256];
+	int n;
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	n = getgroups(256, groups);
+	if (n < 0 || setgroups(n, groups))
+		t_bail("setgroups() to the groups we have: %s", strerror(errno));
+	T_TRUE(sh_parked_helpers() >= 1);
+	T_TRUE(sh_read_runs(ctx, true));
+	/* And from a second thread, made since. */
+	equal_ctx = ctx;
+	T_EQ(sys_io_submit(ctx, 0, &none), 0);
+	if (T_TRUE(sh_wait_parked(1, 5000)))
+		T_EQ(sh_in_thread(equal_creds_thread), T_PASS);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_equal_creds(void)
+{
+	if (!t_is_root())
+		return t_skip("setgroups() needs CAP_SETGID here: run as root");
+	return sh_in_child(equal_creds_child);
+}
+
+#define OVL_READS	5
+#define OVL_SIZE	65536
+
+/* Makes @dir/@name, OVL_SIZE bytes of the pattern, on disk. */
+static void ovl_write_file(const char *dir, const char *name, char *path, size_t len)
+{
+	static char buf[OVL_SIZE];
+	int fd;
+
+	snprintf(path, len, "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		t_bail("create %s: %s", path, strerror(errno));
+	t_fill_pattern(buf, sizeof(buf), 5, 0);
+	if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || fsync(fd))
+		t_bail("write %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * overlayfs reads its lower file with the mounter's credentials
+ * (override_creds()): a read through it that blocks hands off all the
+ * same, and nothing is refused for "cred".
+ */
+static enum t_result overlay_child(void)
+{
+	char base[4096], dirs[4][4200], lower[4400], merged[4400], opts[17000];
+	static const char *const names[] = { "lower", "upper", "work", "merged" };
+	char buf[4096];
+	aio_context_t ctx;
+	struct sh_trace handoffs, refusals;
+	int fd;
+
+	/* Our own mount namespace, before any helper: they must share it. */
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		t_bail("unshare(CLONE_NEWNS): %s", strerror(errno));
+	snprintf(base, sizeof(base), "%s/ovl-XXXXXX", t_test_dir());
+	if (!mkdtemp(base))
+		t_bail("mkdtemp %s: %s", base, strerror(errno));
+	for (int i = 0; i < 4; i++) {
+		snprintf(dirs[i], sizeof(dirs[i]), "%s/%s", base, names[i]);
+		if (mkdir(dirs[i], 0700))
+			t_bail("mkdir %s: %s", dirs[i], strerror(errno));
+	}
+	ovl_write_file(dirs[0], "f", lower, sizeof(lower));
+	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", dirs[0], dirs[1], dirs[2]);
+	if (mount("overlay", dirs[3], "overlay", 0, opts)) {
+		int err = errno;
+
+		/* A distribution kernel has overlayfs as a module. */
+		if (err == ENODEV && system("modprobe overlay 2>/dev/null") == 0 &&
+		    !mount("overlay", dirs[3], "overlay", 0, opts))
+			err = 0;
+		if (err == ENODEV)
+			return t_skip("this kernel has no overlayfs (CONFIG_OVERLAY_FS)");
+		if (err)
+			t_bail("mount overlay on %s: %s", dirs[3], strerror(err));
+	}
+	snprintf(merged, sizeof(merged), "%s/f", dirs[3]);
+	fd = open(merged, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		t_bail("open %s: %s", merged, strerror(errno));
+
+	ctx = t_setup_ctx(16);
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	sh_trace_start(&handoffs, "syslet_handoff");
+	sh_trace_start(&refusals, "syslet_refused");
+	for (int i = 0; i < OVL_READS; i++) {
+		struct iocb cb, *list = &cb;
+		struct io_event ev;
+
+		/* The overlay file's pages are the lower file's. */
+		t_drop_cache(lower, OVL_SIZE);
+		if (!T_TRUE(sh_wait_parked(1, 5000)))
+			break;
+		t_prep_pread(&cb, fd, buf, sizeof(buf), i * 4096);
+		T_EQ(sys_io_submit(ctx, 1, &list), 1);
+		if (!T_EQ(t_reap(ctx, &ev, 1, 5000), 1))
+			break;
+		T_EQ(ev.res, sizeof(buf));
+		T_TRUE(t_verify_pattern(buf, sizeof(buf), 5, i * 4096));
+	}
+	T_EQ(sh_trace_count(&handoffs, NULL), OVL_READS);
+	T_EQ(sh_trace_count(&refusals, NULL), 0);
+	sh_trace_stop(&handoffs);
+	sh_trace_stop(&refusals);
+	close(fd);
+	T_EQ(sys_io_destroy(ctx), 0);
+	if (umount2(dirs[3], MNT_DETACH))
+		t_diag("umount %s: %s", dirs[3], strerror(errno));
+	unlink(lower);
+	snprintf(merged, sizeof(merged), "%s/work", dirs[2]);
+	rmdir(merged);	/* overlayfs' own */
+	for (int i = 3; i >= 0; i--)
+		rmdir(dirs[i]);
+	if (rmdir(base))
+		t_diag("rmdir %s: %s", base, strerror(errno));
+	return t_result();
+}
+
+static enum t_result test_overlay(void)
+{
+	if (!t_is_root())
+		return t_skip("mounting overlayfs and reading trace events need root");
+	return sh_in_child(overlay_child);
 }
 
 static enum t_result io_flusher_child(void)
@@ -318,6 +474,10 @@ int main(void)
 {
 	static const struct t_case cases[] = {
 		{ "a parked helper with the old credentials is not used after setresuid(); it exits", test_creds },
+		{ "after setgroups() to the same groups (a new struct cred per thread) a parked helper still takes over",
+		  test_equal_creds },
+		{ "a cold read through overlayfs (the mounter's credentials) hands off every time",
+		  test_overlay },
 		{ "a parked helper without this thread's seccomp filter is not used; the filter holds after", test_seccomp },
 		{ "a filter set on every thread (TSYNC) reaches the parked helper, which stays usable", test_seccomp_tsync },
 		{ "a parked helper without no_new_privs is not used; no_new_privs holds after", test_nnp },

@@ -104,7 +104,9 @@ static void *churn(void *arg)
 			sched_yield();
 			continue;
 		}
-		if (err || (err = pthread_join(t, NULL)))
+		if (!err)
+			err = pthread_join(t, NULL);
+		if (err)
 			t_bail("churn: pthread_create/join: %s", strerror(err));
 		atomic_fetch_add(&churned, 1);
 	}

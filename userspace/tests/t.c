@@ -35,6 +35,14 @@ const char *t_strerrorname(int err)
 
 static enum t_result current = T_PASS;
 static char skip_reason[256];
+
+/* The reason the sub-test gave for skipping, if any. */
+static const char *t_skip_reason(void)
+{
+	if (skip_reason[0])
+		return skip_reason;
+	return "(no reason given)";
+}
 /* A syslet case runs in required-syslet mode: its skips are failures. */
 static bool skips_fail;
 
@@ -178,11 +186,10 @@ int t_run(const struct t_case *cases, size_t n)
 		if (r == T_SKIP && skips_fail &&
 		    strncmp(skip_reason, T_SKIP_HARDWARE, strlen(T_SKIP_HARDWARE))) {
 			printf("not ok %zu - %s # required-syslet mode (AIO_SYSLET_REQUIRE=1): skipped: %s\n",
-			       i + 1, cases[i].name, skip_reason[0] ? skip_reason : "(no reason given)");
+			       i + 1, cases[i].name, t_skip_reason());
 			failed++;
 		} else if (r == T_SKIP)
-			printf("ok %zu - %s # SKIP %s\n", i + 1, cases[i].name,
-			       skip_reason[0] ? skip_reason : "(no reason given)");
+			printf("ok %zu - %s # SKIP %s\n", i + 1, cases[i].name, t_skip_reason());
 		else if (r == T_PASS)
 			printf("ok %zu - %s\n", i + 1, cases[i].name);
 		else {
