@@ -57,14 +57,31 @@ static inline int sh_count_tasks(void)
 	return sh_each_task(getpid(), NULL, NULL);
 }
 
-/* Thread @tid of @pid is a parked syslet helper: asleep, and flagged PF_USER_WORKER. */
+/*
+ * Thread @tid of @pid is a parked syslet helper: asleep, flagged
+ * PF_USER_WORKER, and waiting where the syslet code parks it (its wchan
+ * names a syslet_ function), not still finishing its last operation
+ * (a deferred fput(), say) on the way there.  A kernel that does not
+ * tell wchan ("0") is taken at its state and flag.
+ */
 static inline bool sh_is_parked(pid_t pid, pid_t tid, void *arg)
 {
+	char path[64], wchan[64] = "";
 	unsigned long flags;
 	char state;
+	FILE *f;
 
 	(void)arg;
-	return t_task_stat(pid, tid, &state, &flags) && state == 'S' && (flags & SH_PF_USER_WORKER);
+	if (!t_task_stat(pid, tid, &state, &flags) || state != 'S' || !(flags & SH_PF_USER_WORKER))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/wchan", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	if (!fgets(wchan, sizeof(wchan), f))
+		wchan[0] = '\0';
+	fclose(f);
+	return !wchan[0] || !strcmp(wchan, "0") || !strncmp(wchan, "syslet_", 7);
 }
 
 /* Parked syslet helpers of this process. */
