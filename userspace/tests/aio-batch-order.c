@@ -23,7 +23,6 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/statfs.h>
 
 #define FILE_SIZE	65536
@@ -82,36 +81,6 @@ static bool open_nullb(struct file_under_test *f, const char **why)
 	return true;
 }
 
-/* Drops the page at f->page from the page cache, written back first. */
-static void drop_page(struct file_under_test *f)
-{
-	unsigned char vec = 1;
-	void *map;
-
-	if (!f->bdev) {
-		t_drop_cache(f->path, FILE_SIZE);
-		return;
-	}
-	for (int i = 0; i < 50 && vec & 1; i++) {
-		if (fdatasync(f->fd))
-			t_bail("fdatasync %s: %s", f->path, strerror(errno));
-		errno = posix_fadvise(f->fd, f->page, 4096, POSIX_FADV_DONTNEED);
-		if (errno)
-			t_bail("POSIX_FADV_DONTNEED %s: %s", f->path, strerror(errno));
-		map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, f->fd, f->page);
-		if (map == MAP_FAILED)
-			t_bail("mmap %s: %s", f->path, strerror(errno));
-		if (mincore(map, 4096, &vec))
-			t_bail("mincore %s: %s", f->path, strerror(errno));
-		munmap(map, 4096);
-		if (vec & 1)
-			usleep(10000);
-	}
-	if (vec & 1)
-		t_bail("the page at %lld of %s stays in the page cache", (long long)f->page,
-		       f->path);
-}
-
 /*
  * io_submit() of @nr iocbs; after a short count, the rest again, as the
  * updated libaio does.  *@shorts counts the short counts (handoffs in
@@ -158,7 +127,7 @@ static bool trial(aio_context_t ctx, struct file_under_test *f, enum second seco
 
 	snprintf(data, sizeof(data), "write%05d", n);
 	snprintf(other, sizeof(other), "again%05d", n);
-	drop_page(f);
+	t_drop_range(f->path, f->page, f->bdev ? 4096 : FILE_SIZE);
 	/* A parked helper, so that the write hands off when it blocks. */
 	if (syslet && !T_TRUE(sh_wait_parked(1, 5000)))
 		return false;

@@ -290,14 +290,14 @@ void t_cache_file(int fd, size_t size)
 	}
 }
 
-/* Pages of the file at @path in the page cache, by mincore(). */
-static size_t resident_pages(int fd, size_t size)
+/* Pages of @fd from @off (page-aligned) on, @size bytes, in the page cache, by mincore(). */
+static size_t resident_pages(int fd, off_t off, size_t size)
 {
 	size_t pages = (size + 4095) / 4096, n = 0;
 	unsigned char *vec;
 	void *map;
 
-	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, off);
 	if (map == MAP_FAILED)
 		t_bail("mmap for mincore: %s", strerror(errno));
 	vec = malloc(pages);
@@ -312,14 +312,14 @@ static size_t resident_pages(int fd, size_t size)
 	return n;
 }
 
-void t_drop_cache(const char *path, size_t size)
+void t_drop_range(const char *path, off_t off, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t left = 0;
 
 	if (fd < 0)
 		t_bail("open %s: %s", path, strerror(errno));
-	if (size == 0) {
+	if (len == 0) {
 		close(fd);
 		return;
 	}
@@ -327,17 +327,23 @@ void t_drop_cache(const char *path, size_t size)
 	for (int i = 0; i < 50; i++) {
 		if (fdatasync(fd) && errno != EINVAL)
 			t_bail("fdatasync %s: %s", path, strerror(errno));
-		errno = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		errno = posix_fadvise(fd, off, (off_t)len, POSIX_FADV_DONTNEED);
 		if (errno)
 			t_bail("posix_fadvise(DONTNEED) %s: %s", path, strerror(errno));
-		left = resident_pages(fd, size);
+		left = resident_pages(fd, off, len);
 		if (left == 0)
 			break;
 		usleep(10000);
 	}
 	close(fd);
 	if (left)
-		t_bail("AIO_TEST_COLD: %zu page(s) of %s stay in the page cache", left, path);
+		t_bail("%zu page(s) of %s from %lld stay in the page cache", left, path,
+		       (long long)off);
+}
+
+void t_drop_cache(const char *path, size_t size)
+{
+	t_drop_range(path, 0, size);
 }
 
 int t_pattern_file(size_t size, unsigned int seed, int flags, char *path_out, size_t path_len)

@@ -116,6 +116,8 @@ bool t_cold(void);
 void t_cache_file(int fd, size_t size);
 /* Drops the file at @path from the page cache and checks with mincore() that it left; bails if not. */
 void t_drop_cache(const char *path, size_t size);
+/* The same for @len bytes from @off (page-aligned), of a file or block device. */
+void t_drop_range(const char *path, off_t off, size_t len);
 /*
  * Creates a file of @size bytes holding the pattern @seed; returns its fd
  * (O_RDWR | @flags).  In cold mode its pages are out of the page cache, so
