@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Description: per-task state outside the registers, the signals and the
+ * credentials follows the user context through a handoff (the parent-death
+ * signal, the machine-check kill policy, the memory policy), state that
+ * cannot follow it keeps a helper out (the audit login UID), and a thread
+ * with a memory policy or that hit a uprobe still hands off.
+ */
+#include "syslet-helpers.h"
+
+#include <sys/prctl.h>
+
+#ifndef MPOL_PREFERRED
+#define MPOL_DEFAULT	0
+#define MPOL_PREFERRED	1
+#endif
+#ifndef PR_MCE_KILL
+#define PR_MCE_KILL		33
+#define PR_MCE_KILL_CLEAR	0
+#define PR_MCE_KILL_SET		1
+#define PR_MCE_KILL_LATE	0
+#define PR_MCE_KILL_EARLY	1
+#define PR_MCE_KILL_DEFAULT	2
+#define PR_MCE_KILL_GET		34
+#endif
+
+/* How long a signal that should not come is waited for. */
+#define NO_SIGNAL_MS	1000
+
+/*
+ * The parent-death signal scenario, in the grandchild C of a subreaper R:
+ * C arms @sig, hands off from its main thread, then re-arms @after (0:
+ * disarms), and its parent P exits.  The kernel sends every thread's
+ * pdeath_signal to C's group: C must receive @after exactly once (none
+ * for 0), not the copy a former head kept.
+ */
+struct pdeath_plan {
+	int sig;
+	int after;
+};
+
+static void pdeath_grandchild(const struct pdeath_plan *plan, int tell_parent)
+{
+	struct timespec wait = { NO_SIGNAL_MS / 1000, (NO_SIGNAL_MS % 1000) * 1000000L };
+	aio_context_t ctx;
+	sigset_t set;
+	int got, n = 0;
+
+	/* Blocked: pdeath signals pend in the group's queue and are counted. */
+	sigemptyset(&set);
+	sigaddset(&set, plan->sig);
+	if (plan->after)
+		sigaddset(&set, plan->after);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		t_bail("sigprocmask: %s", strerror(errno));
+	ctx = t_setup_ctx(8);
+	if (!sh_warm_up(ctx))
+		goto out;
+	if (prctl(PR_SET_PDEATHSIG, plan->sig, 0, 0, 0))
+		t_bail("PR_SET_PDEATHSIG %d: %s", plan->sig, strerror(errno));
+	T_TRUE(sh_read_runs(ctx, true));
+	if (prctl(PR_SET_PDEATHSIG, plan->after, 0, 0, 0))
+		t_bail("PR_SET_PDEATHSIG %d: %s", plan->after, strerror(errno));
+	T_TRUE(sh_parked_helpers() >= 1);
+	/* The parent exits now. */
+	if (write(tell_parent, "x", 1) != 1)
+		t_bail("write to the parent: %s", strerror(errno));
+	close(tell_parent);
+	while ((got = sigtimedwait(&set, NULL, &wait)) > 0) {
+		if (got != plan->after || !plan->after)
+			t_diag("signal %d came; expected %s %d", got,
+			       plan->after ? "only" : "none, not even", plan->after);
+		T_EQ(got, plan->after);
+		n++;
+	}
+	T_EQ(errno, EAGAIN);
+	T_EQ(n, plan->after ? 1 : 0);
+	T_EQ(sys_io_destroy(ctx), 0);
+out:
+	fflush(stdout);
+	_exit(t_result() == T_FAIL ? 1 : SH_CHILD_PASS);
+}
+
+static const struct pdeath_plan *pdeath_current;
+
+/* R: the subreaper that C is reparented to when P exits; waits for both. */
+static enum t_result pdeath_reaper(void)
+{
+	int p[2], q[2], st = 0;
+	pid_t parent, grandchild = -1;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		t_bail("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	if (pipe2(p, O_CLOEXEC) || pipe2(q, O_CLOEXEC))
+		t_bail("pipe2: %s", strerror(errno));
+	parent = t_fork();
+	if (parent == 0) {
+		char c;
+		pid_t kid = t_fork();
+
+		if (kid == 0) {
+			close(p[0]);
+			close(q[1]);
+			pdeath_grandchild(pdeath_current, p[1]);
+		}
+		close(p[1]);
+		if (write(q[1], &kid, sizeof(kid)) != sizeof(kid))
+			_exit(2);
+		/* C says when; a C that failed before closes the pipe. */
+		if (read(p[0], &c, 1) < 0)
+			_exit(3);
+		_exit(0);
+	}
+	close(p[0]);
+	close(p[1]);
+	close(q[1]);
+	if (read(q[0], &grandchild, sizeof(grandchild)) != sizeof(grandchild))
+		t_bail("read the grandchild's pid: %s", strerror(errno));
+	close(q[0]);
+	T_EQ(waitpid(parent, &st, 0), parent);
+	T_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* C, now ours. */
+	if (T_TRUE(t_wait_child(grandchild, &st, 30, false))) {
+		if (WIFSIGNALED(st))
+			t_diag("the grandchild was killed by signal %d", WTERMSIG(st));
+		T_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == SH_CHILD_PASS);
+	}
+	return t_result();
+}
+
+static enum t_result pdeath_run(const struct pdeath_plan *plan)
+{
+	pdeath_current = plan;
+	return sh_in_child(pdeath_reaper);
+}
+
+static enum t_result test_pdeath_carried(void)
+{
+	/* Real-time: two senders would queue two. */
+	const struct pdeath_plan plan = { SIGRTMIN + 1, SIGRTMIN + 1 };
+
+	return pdeath_run(&plan);
+}
+
+static enum t_result test_pdeath_disarmed(void)
+{
+	static const struct pdeath_plan plan = { SIGUSR1, 0 };
+
+	return pdeath_run(&plan);
+}
+
+static enum t_result test_pdeath_changed(void)
+{
+	const struct pdeath_plan plan = { SIGRTMIN + 2, SIGRTMIN + 3 };
+
+	return pdeath_run(&plan);
+}
+
+/* PR_MCE_KILL's policy, after a handoff, is the one last set. */
+static enum t_result mce_child(void)
+{
+	static const struct { int set, arg, want; } steps[] = {
+		{ PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, PR_MCE_KILL_EARLY },
+		{ PR_MCE_KILL_SET, PR_MCE_KILL_LATE, PR_MCE_KILL_LATE },
+		{ PR_MCE_KILL_CLEAR, 0, PR_MCE_KILL_DEFAULT },
+		{ PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, PR_MCE_KILL_EARLY },
+	};
+	aio_context_t ctx = t_setup_ctx(8);
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (prctl(PR_MCE_KILL, steps[i].set, steps[i].arg, 0, 0))
+			t_bail("PR_MCE_KILL %d %d: %s", steps[i].set, steps[i].arg, strerror(errno));
+		T_EQ(prctl(PR_MCE_KILL_GET, 0, 0, 0, 0), steps[i].want);
+		if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_TRUE(sh_read_runs(ctx, true)))
+			break;
+		if (!T_EQ(prctl(PR_MCE_KILL_GET, 0, 0, 0, 0), steps[i].want))
+			t_diag("step %zu: the policy was lost in the handoff", i);
+	}
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_mce_kill(void)
+{
+	return sh_in_child(mce_child);
+}
+
+/*
+ * A thread with a memory policy (numactl --preferred, --interleave) hands
+ * off, and its user context keeps the policy.
+ */
+static enum t_result mempolicy_child(void)
+{
+	unsigned long mask = 1, got_mask = 0;
+	aio_context_t ctx = t_setup_ctx(8);
+	int mode = -1;
+
+	if (syscall(SYS_set_mempolicy, MPOL_PREFERRED, &mask, 8 * sizeof(mask))) {
+		if (errno == ENOSYS)
+			return t_skip("this kernel has no NUMA support (set_mempolicy: ENOSYS)");
+		t_bail("set_mempolicy(MPOL_PREFERRED, node 0): %s", strerror(errno));
+	}
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	for (int i = 0; i < 3; i++) {
+		if (!T_TRUE(sh_wait_parked(1, 5000)))
+			break;
+		if (!T_TRUE(sh_read_runs(ctx, true)))
+			t_diag("read %d: a thread with a memory policy did not hand off", i);
+		mode = -1;
+		got_mask = 0;
+		if (syscall(SYS_get_mempolicy, &mode, &got_mask, 8 * sizeof(got_mask), NULL, 0))
+			t_bail("get_mempolicy: %s", strerror(errno));
+		T_EQ(mode, MPOL_PREFERRED);
+		T_EQ(got_mask, 1);
+	}
+	/* Back to the default: that follows too. */
+	if (syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0))
+		t_bail("set_mempolicy(MPOL_DEFAULT): %s", strerror(errno));
+	if (T_TRUE(sh_wait_parked(1, 5000)))
+		T_TRUE(sh_read_runs(ctx, true));
+	if (syscall(SYS_get_mempolicy, &mode, NULL, 0, NULL, 0))
+		t_bail("get_mempolicy: %s", strerror(errno));
+	T_EQ(mode, MPOL_DEFAULT);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_mempolicy(void)
+{
+	return sh_in_child(mempolicy_child);
+}
+
+/*
+ * The audit login UID and session ID are the task's, outside struct cred:
+ * a helper made before a write to /proc/self/loginuid has the old ones and
+ * must not take over; one made after has the new ones, and does.
+ */
+static long long read_number(const char *path)
+{
+	char buf[64];
+
+	sh_read_file(path, buf, sizeof(buf));
+	return strtoll(buf, NULL, 10);
+}
+
+static enum t_result loginuid_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	long long old = read_number("/proc/self/loginuid");
+	long long want = old == 1000 ? 1001 : 1000;
+	struct iocb *none = NULL;
+	struct sh_trace refusals;
+	char val[32];
+	int fd;
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	T_TRUE(sh_read_runs(ctx, true));
+	if (!T_TRUE(sh_wait_parked(1, 5000)))
+		return T_FAIL;
+	fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+	snprintf(val, sizeof(val), "%lld", want);
+	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val)) {
+		int err = errno;
+
+		T_EQ(sys_io_destroy(ctx), 0);
+		if (err == EPERM)
+			return t_skip("the login UID %lld is immutable here (audit)", old);
+		t_bail("write %s to /proc/self/loginuid: %s", val, strerror(err));
+	}
+	close(fd);
+	T_EQ(read_number("/proc/self/loginuid"), want);
+	sh_trace_start(&refusals, "syslet_refused");
+	/* The parked helper has the old login UID: not used. */
+	T_TRUE(sh_read_runs(ctx, false));
+	T_EQ(read_number("/proc/self/loginuid"), want);
+	T_EQ(sh_trace_count(&refusals, "check=loginuid"), 1);
+	sh_trace_stop(&refusals);
+	/* A helper made now has the new one, and is used. */
+	T_EQ(sys_io_submit(ctx, 0, &none), 0);
+	if (T_TRUE(sh_wait_parked(1, 5000)))
+		T_TRUE(sh_read_runs(ctx, true));
+	T_EQ(read_number("/proc/self/loginuid"), want);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_loginuid(void)
+{
+	if (access("/proc/self/loginuid", F_OK))
+		return t_skip("this kernel has no audit login UID (CONFIG_AUDIT)");
+	if (!t_is_root())
+		return t_skip("writing /proc/self/loginuid needs CAP_AUDIT_CONTROL: run as root");
+	if (access(SH_TRACEFS, F_OK))
+		return t_skip("no %s: the refusal is counted in a trace event", SH_TRACEFS);
+	return sh_in_child(loginuid_child);
+}
+
+/*
+ * A uprobe on a function of this program: the thread that hits it gets
+ * the kernel's uprobe task state (t->utask) for ever, and must still hand
+ * off; the probe goes on firing for the user context.
+ */
+struct uprobe {
+	char group[48];
+	char dir[160];		/* our tracefs instance */
+};
+
+static void __attribute__((noinline)) uprobe_target(void)
+{
+	__asm__ __volatile__("" ::: "memory");
+}
+
+/* Offset of @fn in the file it was mapped from, and that file's path. */
+static unsigned long file_offset(void *fn, char *path, size_t len)
+{
+	unsigned long addr = (unsigned long)fn, start, end, pgoff;
+	char line[4200], file[4096];
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		t_bail("open /proc/self/maps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		file[0] = '\0';
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %4095s", &start, &end, &pgoff, file) < 3)
+			continue;
+		if (addr >= start && addr < end && file[0] == '/') {
+			fclose(f);
+			snprintf(path, len, "%s", file);
+			return addr - start + pgoff;
+		}
+	}
+	fclose(f);
+	t_bail("%p: not in a file mapping of /proc/self/maps", fn);
+}
+
+static void uprobe_define(struct uprobe *u)
+{
+	char path[4096], def[4400];
+	unsigned long off = file_offset((void *)uprobe_target, path, sizeof(path));
+	int fd;
+
+	snprintf(u->group, sizeof(u->group), "aio_syslet_%d", (int)getpid());
+	snprintf(def, sizeof(def), "p:%s/target %s:0x%lx\n", u->group, path, off);
+	fd = open(SH_TRACEFS "/uprobe_events", O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, def, strlen(def)) != (ssize_t)strlen(def))
+		t_bail("define %s in " SH_TRACEFS "/uprobe_events: %s", def, strerror(errno));
+	close(fd);
+	snprintf(u->dir, sizeof(u->dir), SH_TRACEFS "/instances/aio-syslet-%d-uprobe", (int)getpid());
+	if (mkdir(u->dir, 0700) && errno != EEXIST)
+		t_bail("mkdir %s: %s", u->dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/events/%s/target/enable", u->dir, u->group);
+	sh_trace_write(path, "1");
+}
+
+static long uprobe_hits(struct uprobe *u)
+{
+	char path[256], line[512];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", u->dir);
+	f = fopen(path, "re");
+	if (!f)
+		t_bail("open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, " target:"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void uprobe_remove(struct uprobe *u)
+{
+	char path[256], def[80];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/events/%s/target/enable", u->dir, u->group);
+	sh_trace_write(path, "0");
+	if (rmdir(u->dir))
+		t_diag("rmdir %s: %s", u->dir, strerror(errno));
+	snprintf(def, sizeof(def), "-:%s/target\n", u->group);
+	fd = open(SH_TRACEFS "/uprobe_events", O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, def, strlen(def)) != (ssize_t)strlen(def))
+		t_diag("remove %s/target from uprobe_events: %s", u->group, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+static enum t_result uprobe_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	struct uprobe u;
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	uprobe_define(&u);
+	uprobe_target();
+	T_EQ(uprobe_hits(&u), 1);
+	for (int i = 0; i < 3; i++) {
+		if (!T_TRUE(sh_wait_parked(1, 5000)))
+			break;
+		if (!T_TRUE(sh_read_runs(ctx, true)))
+			t_diag("read %d: a thread that hit a uprobe did not hand off", i);
+		uprobe_target();
+		T_EQ(uprobe_hits(&u), 2 + i);
+	}
+	uprobe_remove(&u);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_uprobe(void)
+{
+	if (!t_is_root())
+		return t_skip("defining a uprobe needs root");
+	if (access(SH_TRACEFS "/uprobe_events", F_OK) &&
+	    mount("nodev", SH_TRACEFS, "tracefs", 0, NULL) == 0 &&
+	    access(SH_TRACEFS "/uprobe_events", F_OK))
+		return t_skip("this kernel has no uprobe events (CONFIG_UPROBE_EVENTS)");
+	if (access(SH_TRACEFS "/uprobe_events", F_OK))
+		return t_skip("no " SH_TRACEFS "/uprobe_events: %s", strerror(errno));
+	return sh_in_child(uprobe_child);
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		{ "a parent-death signal armed before a handoff comes once when the parent dies",
+		  test_pdeath_carried },
+		{ "PR_SET_PDEATHSIG(0) after a handoff disarms it: no signal when the parent dies",
+		  test_pdeath_disarmed },
+		{ "a parent-death signal changed after a handoff: only the new one comes",
+		  test_pdeath_changed },
+		{ "the PR_MCE_KILL policy set before each handoff is the one after it", test_mce_kill },
+		{ "a thread with a memory policy hands off and keeps the policy", test_mempolicy },
+		{ "after a write to loginuid a helper with the old login UID is refused; a new one serves",
+		  test_loginuid },
+		{ "a thread that hit a uprobe hands off, and the uprobe still fires", test_uprobe },
+	};
+
+	t_require_syslet();
+	return T_RUN(cases);
+}
