@@ -4,7 +4,8 @@
  * credentials follows the user context through a handoff (the parent-death
  * signal, the machine-check kill policy, the memory policy), state that
  * cannot follow it keeps a helper out (the audit login UID), and a thread
- * with a memory policy or that hit a uprobe still hands off.
+ * with a memory policy or that hit a uprobe still hands off.  Helpers are
+ * named aio-syslet; the user thread keeps its name.
  */
 #include "syslet-helpers.h"
 
@@ -426,6 +427,57 @@ static enum t_result test_uprobe(void)
 	return sh_in_child(uprobe_child);
 }
 
+/* Thread @tid's name differs from "aio-syslet" (and says so). */
+static bool not_helper_named(pid_t pid, pid_t tid, void *arg)
+{
+	char path[64], name[32];
+
+	(void)pid;
+	if (tid == *(pid_t *)arg)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+	if (access(path, F_OK))
+		return false;	/* gone */
+	sh_read_file(path, name, sizeof(name));
+	name[strcspn(name, "\n")] = '\0';
+	if (!strcmp(name, "aio-syslet"))
+		return false;
+	t_diag("thread %d is named \"%s\"", (int)tid, name);
+	return true;
+}
+
+static enum t_result names_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	char name[32];
+
+	if (prctl(PR_SET_NAME, "ts-main", 0, 0, 0))
+		t_bail("PR_SET_NAME: %s", strerror(errno));
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	for (int i = 0; i < 3; i++) {
+		pid_t me = sh_gettid();
+
+		if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_TRUE(sh_read_runs(ctx, true)))
+			break;
+		T_TRUE(sh_wait_parked(1, 5000));
+		sh_read_file("/proc/thread-self/comm", name, sizeof(name));
+		T_EQ(strcmp(name, "ts-main\n"), 0);
+		T_EQ(prctl(PR_GET_NAME, name, 0, 0, 0), 0);
+		T_EQ(strcmp(name, "ts-main"), 0);
+		/* Every other thread is a parked helper, or a former head parking. */
+		T_TRUE(sh_wait_parked(sh_count_tasks() - 1, 5000));
+		T_EQ(sh_each_task(getpid(), not_helper_named, &me), 0);
+	}
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_names(void)
+{
+	return sh_in_child(names_child);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
@@ -440,6 +492,8 @@ int main(void)
 		{ "after a write to loginuid a helper with the old login UID is refused; a new one serves",
 		  test_loginuid },
 		{ "a thread that hit a uprobe hands off, and the uprobe still fires", test_uprobe },
+		{ "parked helpers are named aio-syslet; the user thread keeps its PR_SET_NAME name",
+		  test_names },
 	};
 
 	t_require_syslet();
