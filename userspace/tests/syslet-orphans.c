@@ -201,6 +201,10 @@ static enum t_result ns_init(void)
 
 	if (!T_EQ(getpid(), 1))
 		return T_FAIL;
+	/* Our own /proc, where TIDs are this namespace's (sh_wait_parked() reads it). */
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("proc", "/proc", "proc", 0, NULL))
+		t_bail("a /proc of the new pid namespace: %s", strerror(errno));
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	T_TRUE(sh_read_runs(ctx, true));
