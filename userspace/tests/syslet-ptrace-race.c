@@ -15,11 +15,21 @@
 #define PTRACE_INTERRUPT	0x4207
 #endif
 
-/* The tracee: the main thread of a child, reading pipes that a writer fills 2 ms later. */
-static void tracee_loop(int ready, unsigned int seconds)
+/* The tracer closed @stop: it is done. */
+static bool stopped(int stop)
+{
+	struct pollfd pf = { .fd = stop, .events = POLLIN };
+
+	return poll(&pf, 1, 0) == 1;
+}
+
+/*
+ * The tracee: the main thread of a child, reading pipes that a writer
+ * fills 2 ms later, until the tracer closes @stop.
+ */
+static void tracee_loop(int ready, int stop)
 {
 	aio_context_t ctx = t_setup_ctx(8);
-	long long end = t_now_us() + seconds * 1000000LL;
 	long rounds = 0, bad = 0;
 
 	if (!sh_warm_up(ctx))
@@ -27,7 +37,7 @@ static void tracee_loop(int ready, unsigned int seconds)
 	if (write(ready, "r", 1) != 1)
 		_exit(3);
 	close(ready);
-	while (t_now_us() < end) {
+	while (!stopped(stop)) {
 		struct iocb cb, *list = &cb;
 		struct t_writer w;
 		struct io_event ev;
@@ -92,18 +102,20 @@ static enum t_result tracer(void)
 	unsigned int seconds = sh_stress_seconds(10);
 	long long end;
 	long rounds = 0, lost = 0, wrong_tracer = 0;
-	int ready[2], st = 0;
+	int ready[2], stop[2], st = 0;
 	char c;
 	pid_t b;
 
-	if (pipe2(ready, O_CLOEXEC))
+	if (pipe2(ready, O_CLOEXEC) || pipe2(stop, O_CLOEXEC))
 		t_bail("pipe2: %s", strerror(errno));
 	b = t_fork();
 	if (b == 0) {
 		close(ready[0]);
-		tracee_loop(ready[1], seconds);
+		close(stop[1]);
+		tracee_loop(ready[1], stop[0]);
 	}
 	close(ready[1]);
+	close(stop[0]);
 	if (read(ready[0], &c, 1) != 1) {
 		t_diag("the tracee did not start");
 		t_wait_child(b, &st, 10, false);
@@ -144,6 +156,7 @@ static enum t_result tracer(void)
 		/* Let it run into a handoff or two before the next seize. */
 		usleep((unsigned int)(rounds % 4) * 500);
 	}
+	close(stop[1]);
 	t_diag("%ld seize/interrupt/wait/detach rounds", rounds);
 	T_EQ(lost, 0);
 	T_EQ(wrong_tracer, 0);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Description: a process whose only thread handed off is still
- * single-threaded where that matters: unshare(CLONE_NEWUSER) and setns()
- * into a mount namespace succeed as on stock (its parked helpers exit),
- * and handoffs go on afterwards; with a second user thread they fail with
- * EINVAL, as on stock.
+ * single-threaded where that matters: unshare() of the thread group, the
+ * signal handlers and the address space (what unshare(CLONE_NEWUSER)
+ * implies) and setns() into a mount namespace succeed as on stock (its
+ * parked helpers exit), and handoffs go on afterwards; with a second user
+ * thread unshare() fails with EINVAL, as on stock.
  */
 #include "syslet-helpers.h"
 
@@ -24,26 +25,29 @@ static bool handed_off_twice(aio_context_t ctx)
 	return ok;
 }
 
+/*
+ * Unsharing the thread group, the signal handlers and the address space
+ * is what stock allows a single-threaded process (it has nothing to
+ * unshare), and what CLONE_NEWUSER implies (CLONE_THREAD).
+ */
+#define SINGLE_THREADED_FLAGS	(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM)
+
 /* After the change, a new helper is made and used. */
 static void hands_off_again(aio_context_t ctx)
 {
-	struct iocb *none = NULL;
-
-	T_TRUE(sh_read_runs(ctx, false));
-	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(sh_wait_parked(1, 5000)))
-		T_TRUE(sh_read_runs(ctx, true));
+	T_TRUE(sh_warm_up(ctx));
+	T_TRUE(sh_read_runs(ctx, true));
 }
 
-static enum t_result unshare_user_child(void)
+static enum t_result unshare_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(8);
 
 	if (!handed_off_twice(ctx))
 		return T_FAIL;
 	T_TRUE(sh_count_tasks() > 1);
-	if (!T_EQ(unshare(CLONE_NEWUSER), 0))
-		t_diag("unshare(CLONE_NEWUSER): %s", strerror(errno));
+	if (!T_EQ(unshare(SINGLE_THREADED_FLAGS), 0))
+		t_diag("unshare(CLONE_THREAD | CLONE_SIGHAND | CLONE_VM): %s", strerror(errno));
 	/* The helpers are gone, and nothing else changed. */
 	T_EQ(sh_count_tasks(), 1);
 	hands_off_again(ctx);
@@ -51,11 +55,9 @@ static enum t_result unshare_user_child(void)
 	return t_result();
 }
 
-static enum t_result test_unshare_user(void)
+static enum t_result test_unshare(void)
 {
-	if (access("/proc/self/ns/user", F_OK))
-		return t_skip("this kernel has no user namespaces (CONFIG_USER_NS)");
-	return sh_in_child(unshare_user_child);
+	return sh_in_child(unshare_child);
 }
 
 static enum t_result setns_mnt_child(void)
@@ -107,7 +109,7 @@ static enum t_result second_thread_child(void)
 	    pthread_create(&th, NULL, second_thread, NULL))
 		t_bail("pipe2, pthread_create: %s", strerror(errno));
 	/* A user thread besides us: stock's answer, and the helpers stay. */
-	T_ERRNO(unshare(CLONE_NEWUSER), EINVAL);
+	T_ERRNO(unshare(SINGLE_THREADED_FLAGS), EINVAL);
 	T_TRUE(sh_parked_helpers() >= 1);
 	T_TRUE(sh_read_runs(ctx, true));
 	if (write(second_thread_pipe[1], "x", 1) != 1)
@@ -119,19 +121,17 @@ static enum t_result second_thread_child(void)
 
 static enum t_result test_second_thread(void)
 {
-	if (access("/proc/self/ns/user", F_OK))
-		return t_skip("this kernel has no user namespaces (CONFIG_USER_NS)");
 	return sh_in_child(second_thread_child);
 }
 
 int main(void)
 {
 	static const struct t_case cases[] = {
-		{ "after handoffs from its only thread, a process can unshare(CLONE_NEWUSER); handoffs go on",
-		  test_unshare_user },
+		{ "after handoffs from its only thread, a process can unshare(CLONE_THREAD|CLONE_SIGHAND|CLONE_VM); handoffs go on",
+		  test_unshare },
 		{ "after handoffs from its only thread, a process can setns() into a mount namespace",
 		  test_setns_mnt },
-		{ "with a second user thread, unshare(CLONE_NEWUSER) fails with EINVAL as on stock",
+		{ "with a second user thread, unshare(CLONE_THREAD|CLONE_SIGHAND|CLONE_VM) fails with EINVAL as on stock",
 		  test_second_thread },
 	};
 
