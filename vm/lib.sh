@@ -94,6 +94,8 @@ handoffs_start() {
 	fi
 	echo 0 > \$tr/tracing_on
 	echo 0 > \$tr/events/enable
+	# No sched_switch probe for command lines: no patching of __schedule().
+	echo 0 > \$tr/options/record-cmd
 	echo > \$tr/trace
 	echo 1 > \$ev
 	echo 1 > \$tr/tracing_on

@@ -458,6 +458,21 @@ static inline void sh_trace_write(const char *path, const char *val)
 	close(fd);
 }
 
+/*
+ * No command-line recording in instance @dir: enabling its first event
+ * would otherwise register a probe on sched_switch, patching __schedule()
+ * while every CPU runs it, and disabling its last event patch it back.
+ * (Under TCG an INT3 of that patch was twice executed after the patch
+ * had finished: an oops in __schedule().)  The events carry the pids.
+ */
+static inline void sh_trace_no_cmdlines(const char *dir)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/options/record-cmd", dir);
+	sh_trace_write(path, "0");
+}
+
 static inline void sh_trace_start(struct sh_trace *t, const char *event)
 {
 	char path[256];
@@ -470,6 +485,7 @@ static inline void sh_trace_start(struct sh_trace *t, const char *event)
 	snprintf(t->event, sizeof(t->event), "%s", event);
 	if (mkdir(t->dir, 0700) && errno != EEXIST)
 		t_bail("mkdir %s: %s", t->dir, strerror(errno));
+	sh_trace_no_cmdlines(t->dir);
 	snprintf(path, sizeof(path), "%s/events/syslet/%s/enable", t->dir, event);
 	sh_trace_write(path, "1");
 }

@@ -353,6 +353,7 @@ static void uprobe_define(struct uprobe *u)
 	snprintf(u->dir, sizeof(u->dir), SH_TRACEFS "/instances/aio-syslet-%d-uprobe", (int)getpid());
 	if (mkdir(u->dir, 0700) && errno != EEXIST)
 		t_bail("mkdir %s: %s", u->dir, strerror(errno));
+	sh_trace_no_cmdlines(u->dir);
 	snprintf(path, sizeof(path), "%s/events/%s/target/enable", u->dir, u->group);
 	sh_trace_write(path, "1");
 }
