@@ -459,18 +459,16 @@ static inline void sh_trace_write(const char *path, const char *val)
 }
 
 /*
- * No command-line recording in instance @dir: enabling its first event
+ * No command-line recording: enabling the first event of an instance
  * would otherwise register a probe on sched_switch, patching __schedule()
  * while every CPU runs it, and disabling its last event patch it back.
  * (Under TCG an INT3 of that patch was twice executed after the patch
- * had finished: an oops in __schedule().)  The events carry the pids.
+ * had finished: an oops in __schedule().)  The option is the top level's,
+ * which instances copy as they are made; the events carry the pids.
  */
-static inline void sh_trace_no_cmdlines(const char *dir)
+static inline void sh_trace_no_cmdlines(void)
 {
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/options/record-cmd", dir);
-	sh_trace_write(path, "0");
+	sh_trace_write(SH_TRACEFS "/options/record-cmd", "0");
 }
 
 static inline void sh_trace_start(struct sh_trace *t, const char *event)
@@ -483,9 +481,9 @@ static inline void sh_trace_start(struct sh_trace *t, const char *event)
 	snprintf(t->dir, sizeof(t->dir), SH_TRACEFS "/instances/aio-syslet-%d-%s", (int)getpid(),
 		 event);
 	snprintf(t->event, sizeof(t->event), "%s", event);
+	sh_trace_no_cmdlines();
 	if (mkdir(t->dir, 0700) && errno != EEXIST)
 		t_bail("mkdir %s: %s", t->dir, strerror(errno));
-	sh_trace_no_cmdlines(t->dir);
 	snprintf(path, sizeof(path), "%s/events/syslet/%s/enable", t->dir, event);
 	sh_trace_write(path, "1");
 }

@@ -351,9 +351,9 @@ static void uprobe_define(struct uprobe *u)
 		t_bail("define %s in " SH_TRACEFS "/uprobe_events: %s", def, strerror(errno));
 	close(fd);
 	snprintf(u->dir, sizeof(u->dir), SH_TRACEFS "/instances/aio-syslet-%d-uprobe", (int)getpid());
+	sh_trace_no_cmdlines();
 	if (mkdir(u->dir, 0700) && errno != EEXIST)
 		t_bail("mkdir %s: %s", u->dir, strerror(errno));
-	sh_trace_no_cmdlines(u->dir);
 	snprintf(path, sizeof(path), "%s/events/%s/target/enable", u->dir, u->group);
 	sh_trace_write(path, "1");
 }
