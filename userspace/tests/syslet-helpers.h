@@ -420,6 +420,33 @@ static inline bool sh_hand_off_read(aio_context_t ctx, struct iocb *cb, int p[2]
 	return T_EQ(t_writer_stop(&w), 0) && ok;
 }
 
+/*
+ * One PREAD of a byte from a new pipe that a writer fills @delay_ms later,
+ * from io_submit() to its event, whether it hands off or not: the loops of
+ * the race cases.  Returns the event's res, or -EIO when io_submit() did
+ * not take the iocb or no event came within 5 s.
+ */
+static inline long sh_read_soon(aio_context_t ctx, int delay_ms)
+{
+	struct iocb cb, *list = &cb;
+	struct t_writer w;
+	struct io_event ev;
+	long res = -EIO;
+	char c = 0;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe2: %s", strerror(errno));
+	t_prep_pread(&cb, p[0], &c, 1, 0);
+	t_writer_start(&w, p[1], "x", 1, delay_ms);
+	if (sys_io_submit(ctx, 1, &list) == 1 && t_reap(ctx, &ev, 1, 5000) == 1)
+		res = ev.res;
+	t_writer_stop(&w);
+	close(p[0]);
+	close(p[1]);
+	return res;
+}
+
 /* Reads one line of a /proc file into @buf; bails when it cannot. */
 static inline void sh_read_file(const char *path, char *buf, size_t len)
 {

@@ -239,52 +239,41 @@ static enum t_result test_mempolicy(void)
  * a helper made before a write to /proc/self/loginuid has the old ones and
  * must not take over; one made after has the new ones, and does.
  */
-static long long read_number(const char *path)
-{
-	char buf[64];
-
-	sh_read_file(path, buf, sizeof(buf));
-	return strtoll(buf, NULL, 10);
-}
+#define LOGINUID	"/proc/self/loginuid"
 
 static enum t_result loginuid_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(8);
-	long long old = read_number("/proc/self/loginuid");
+	long long old = t_read_sysctl(LOGINUID);
 	long long want = old == 1000 ? 1001 : 1000;
 	struct iocb *none = NULL;
 	struct sh_trace refusals;
-	char val[32];
-	int fd;
+	int err;
 
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	T_TRUE(sh_read_runs(ctx, true));
 	if (!T_TRUE(sh_wait_parked(1, 5000)))
 		return T_FAIL;
-	fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
-	snprintf(val, sizeof(val), "%lld", want);
-	if (fd < 0 || write(fd, val, strlen(val)) != (ssize_t)strlen(val)) {
-		int err = errno;
-
+	err = t_write_sysctl(LOGINUID, want);
+	if (err) {
 		T_EQ(sys_io_destroy(ctx), 0);
-		if (err == EPERM)
+		if (err == -EPERM)
 			return t_skip("the login UID %lld is immutable here (audit)", old);
-		t_bail("write %s to /proc/self/loginuid: %s", val, strerror(err));
+		t_bail("write %lld to " LOGINUID ": %s", want, strerror(-err));
 	}
-	close(fd);
-	T_EQ(read_number("/proc/self/loginuid"), want);
+	T_EQ(t_read_sysctl(LOGINUID), want);
 	sh_trace_start(&refusals, "syslet_refused");
 	/* The parked helper has the old login UID: not used. */
 	T_TRUE(sh_read_runs(ctx, false));
-	T_EQ(read_number("/proc/self/loginuid"), want);
+	T_EQ(t_read_sysctl(LOGINUID), want);
 	T_EQ(sh_trace_count(&refusals, "check=loginuid"), 1);
 	sh_trace_stop(&refusals);
 	/* A helper made now has the new one, and is used. */
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
 	if (T_TRUE(sh_wait_parked(1, 5000)))
 		T_TRUE(sh_read_runs(ctx, true));
-	T_EQ(read_number("/proc/self/loginuid"), want);
+	T_EQ(t_read_sysctl(LOGINUID), want);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }

@@ -91,17 +91,22 @@ static inline int sh_parked_helpers(void)
 }
 
 /*
- * The value of field @key ("Tgid:") of /proc/self/task/@tid/status, up to
- * the end of its line; false if the task (or the field) is not there.
+ * The value of field @key ("Tgid:") of /proc/@pid/task/@tid/status (@pid
+ * 0: /proc/self), up to the end of its line; false if the task (or the
+ * field) is not there.
  */
-static inline bool sh_status_field(pid_t tid, const char *key, char *val, size_t len)
+static inline bool sh_task_status_field(pid_t pid, pid_t tid, const char *key, char *val,
+					size_t len)
 {
 	char path[64], line[256];
 	size_t klen = strlen(key);
 	bool found = false;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/task/%d/status", (int)tid);
 	f = fopen(path, "re");
 	if (!f)
 		return false;
@@ -115,6 +120,12 @@ static inline bool sh_status_field(pid_t tid, const char *key, char *val, size_t
 	}
 	fclose(f);
 	return found;
+}
+
+/* sh_task_status_field() of a thread of this process. */
+static inline bool sh_status_field(pid_t tid, const char *key, char *val, size_t len)
+{
+	return sh_task_status_field(0, tid, key, val, len);
 }
 
 /* Thread @tid of @pid runs: neither asleep nor, for the leader (TID @pid), exited. */
