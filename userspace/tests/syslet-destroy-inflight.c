@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Description: io_destroy() and process exit wait for a handed-off iocb still blocked; exit kills what a signal can. */
+/*
+ * Description: process exit waits for a handed-off iocb still blocked, and
+ * kills what a signal can.  (io_destroy() cancels such a read instead:
+ * syslet-cancel.)
+ */
 #include "t.h"
 
 #include <dirent.h>
@@ -30,77 +34,6 @@ static pid_t thread_tid(_Atomic pid_t *tid)
 		usleep(1000);
 	}
 	return t;
-}
-
-struct destroyer {
-	aio_context_t ctx;
-	_Atomic pid_t tid;		/* the thread's; 0 before it runs */
-	atomic_bool returned;		/* io_destroy() returned */
-	_Atomic long long done_us;	/* when io_destroy() returned; 0 before */
-	long ret;
-	int err;
-};
-
-static void *destroyer_fn(void *arg)
-{
-	struct destroyer *d = arg;
-
-	atomic_store(&d->tid, sh_gettid());
-	d->ret = sys_io_destroy(d->ctx);
-	d->err = errno;
-	atomic_store(&d->done_us, t_now_us());
-	atomic_store(&d->returned, true);
-	return NULL;
-}
-
-static enum t_result test_io_destroy(void)
-{
-	struct destroyer d = { .ctx = t_setup_ctx(16) };
-	long long wrote, deadline;
-	struct iocb cb;
-	pthread_t th;
-	int p[2], err;
-	char c = 0;
-
-	atomic_init(&d.tid, 0);
-	atomic_init(&d.returned, false);
-	atomic_init(&d.done_us, 0);
-	if (pipe2(p, O_CLOEXEC))
-		t_bail("pipe: %s", strerror(errno));
-	if (!sh_warm_up(d.ctx) || !sh_hand_off_read(d.ctx, &cb, p, &c)) {
-		if (write(p[1], "d", 1) != 1)
-			t_bail("write: %s", strerror(errno));
-		T_EQ(sys_io_destroy(d.ctx), 0);
-		goto out;
-	}
-	err = pthread_create(&th, NULL, destroyer_fn, &d);
-	if (err)
-		t_bail("pthread_create: %s", strerror(err));
-	/* The read is in flight: io_destroy() sleeps, waiting for it. */
-	if (!T_TRUE(t_wait_blocked(getpid(), thread_tid(&d.tid), SYS_io_destroy, &d.returned)))
-		t_diag("io_destroy() returned with the read still blocked");
-	T_EQ(atomic_load(&d.done_us), 0);
-	wrote = t_now_us();
-	if (write(p[1], "d", 1) != 1)
-		t_bail("write: %s", strerror(errno));
-	deadline = wrote + 5000000;
-	while (!atomic_load(&d.done_us) && t_now_us() < deadline)
-		usleep(2000);
-	if (!T_TRUE(atomic_load(&d.done_us) != 0)) {
-		/* Stuck in the kernel: nothing to join. */
-		t_diag("io_destroy() has not returned 5 s after the write");
-		goto out;
-	}
-	pthread_join(th, NULL);
-	errno = d.err;
-	T_EQ(d.ret, 0);
-	T_TRUE(atomic_load(&d.done_us) >= wrote);
-	/* The read completed before its context went. */
-	T_EQ(c, 'd');
-out:
-	close(p[0]);
-	close(p[1]);
-	return t_result();
 }
 
 static void *exit_group_fn(void *arg)
@@ -357,7 +290,6 @@ static enum t_result test_exit_group_write(void)
 int main(void)
 {
 	static const struct t_case cases[] = {
-		{ "io_destroy() returns only once a blocked handed-off read completes", test_io_destroy },
 		{ "exit() interrupts a handed-off pipe read, as a synchronous one: the process ends", test_exit_pipe },
 		{ "so does exit_group() from another thread", test_exit_group_pipe },
 		{ "exit() waits for a handed-off write blocked on an inode lock", test_exit_write },

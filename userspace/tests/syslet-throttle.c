@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Description: a throttle is not a handoff point.  Buffered writes that
+ * io_submit() runs on syslets and that balance_dirty_pages() pauses (with
+ * vm.dirty_bytes at 4 MiB) wait there, as on stock, instead of handing
+ * the user context off to dirty more: no syslet_handoff event names
+ * balance_dirty_pages as the site, while the writeback event records
+ * pauses of this process.
+ */
+#include "syslet-helpers.h"
+
+#define DIRTY_BYTES		(4LL << 20)
+#define DIRTY_BG_BYTES		(1LL << 20)
+#define WRITE_LEN		(64 << 10)
+#define BATCH			16
+#define TOTAL_BYTES		(32LL << 20)
+#define MAX_SECONDS		30
+
+#define VM "/proc/sys/vm/"
+
+struct dirty_limits {
+	long long bytes, ratio, bg_bytes, bg_ratio;
+};
+
+static void dirty_save(struct dirty_limits *d)
+{
+	d->bytes = t_read_sysctl(VM "dirty_bytes");
+	d->ratio = t_read_sysctl(VM "dirty_ratio");
+	d->bg_bytes = t_read_sysctl(VM "dirty_background_bytes");
+	d->bg_ratio = t_read_sysctl(VM "dirty_background_ratio");
+}
+
+static void dirty_set(const char *name, long long v)
+{
+	char path[128];
+	int err;
+
+	snprintf(path, sizeof(path), VM "%s", name);
+	err = t_write_sysctl(path, v);
+	if (err)
+		t_bail("write %lld to %s: %s", v, path, strerror(-err));
+}
+
+/* Each pair is bytes or ratio: writing one zeroes the other. */
+static void dirty_restore(const struct dirty_limits *d)
+{
+	if (d->bg_bytes)
+		dirty_set("dirty_background_bytes", d->bg_bytes);
+	else
+		dirty_set("dirty_background_ratio", d->bg_ratio);
+	if (d->bytes)
+		dirty_set("dirty_bytes", d->bytes);
+	else
+		dirty_set("dirty_ratio", d->ratio);
+}
+
+/*
+ * writeback:balance_dirty_pages in an instance that traces this process
+ * only: its pid, and the threads it and they create (event-fork), which
+ * covers every TID a handoff moves between them.
+ */
+struct bdp_trace {
+	char dir[128];
+};
+
+static void bdp_trace_start(struct bdp_trace *t)
+{
+	char path[256], pid[32];
+
+	snprintf(t->dir, sizeof(t->dir), SH_TRACEFS "/instances/aio-syslet-%d-bdp", (int)getpid());
+	if (access(SH_TRACEFS "/instances", F_OK) &&
+	    mount("nodev", SH_TRACEFS, "tracefs", 0, NULL))
+		t_bail("mount tracefs on " SH_TRACEFS ": %s", strerror(errno));
+	sh_trace_no_cmdlines();
+	if (mkdir(t->dir, 0700) && errno != EEXIST)
+		t_bail("mkdir %s: %s", t->dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/options/event-fork", t->dir);
+	sh_trace_write(path, "1");
+	snprintf(path, sizeof(path), "%s/set_event_pid", t->dir);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	sh_trace_write(path, pid);
+	snprintf(path, sizeof(path), "%s/events/writeback/balance_dirty_pages/enable", t->dir);
+	sh_trace_write(path, "1");
+}
+
+/* The pauses recorded (pause=N with N > 0 ms). */
+static long bdp_trace_pauses(struct bdp_trace *t)
+{
+	char path[256], line[1024], *p;
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", t->dir);
+	f = fopen(path, "re");
+	if (!f)
+		t_bail("open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#' || !strstr(line, "balance_dirty_pages:"))
+			continue;
+		p = strstr(line, " pause=");
+		if (p && atol(p + 7) > 0)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void bdp_trace_stop(struct bdp_trace *t)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/events/writeback/balance_dirty_pages/enable", t->dir);
+	sh_trace_write(path, "0");
+	if (rmdir(t->dir))
+		t_diag("rmdir %s: %s", t->dir, strerror(errno));
+}
+
+static enum t_result writer_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(BATCH * 2);
+	struct iocb cbs[BATCH], *list[BATCH];
+	struct io_event evs[BATCH];
+	struct sh_trace handoffs;
+	struct bdp_trace bdp;
+	long long off = 0, end_us;
+	long pauses, all, at_bdp;
+	char *buf;
+	int fd;
+
+	buf = malloc(WRITE_LEN);
+	if (!buf)
+		t_bail("malloc: %s", strerror(errno));
+	memset(buf, 'w', WRITE_LEN);
+	fd = t_empty_file(0, NULL, 0);
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	sh_trace_start(&handoffs, "syslet_handoff");
+	bdp_trace_start(&bdp);
+	end_us = t_now_us() + MAX_SECONDS * 1000000LL;
+	while (off < TOTAL_BYTES && t_now_us() < end_us) {
+		for (int i = 0; i < BATCH; i++) {
+			t_prep_pwrite(&cbs[i], fd, buf, WRITE_LEN, off + (long long)i * WRITE_LEN);
+			list[i] = &cbs[i];
+		}
+		if (!T_EQ(sys_io_submit(ctx, BATCH, list), BATCH))
+			break;
+		if (!T_EQ(t_reap(ctx, evs, BATCH, 30000), BATCH))
+			break;
+		for (int i = 0; i < BATCH; i++)
+			if (!T_EQ(evs[i].res, WRITE_LEN))
+				break;
+		off += (long long)BATCH * WRITE_LEN;
+	}
+	pauses = bdp_trace_pauses(&bdp);
+	all = sh_trace_count(&handoffs, NULL);
+	at_bdp = sh_trace_count(&handoffs, "site=balance_dirty_pages");
+	bdp_trace_stop(&bdp);
+	sh_trace_stop(&handoffs);
+	t_diag("%lld MiB written: %ld dirty-throttling pauses, %ld handoffs, %ld at bdp",
+	       off >> 20, pauses, all, at_bdp);
+	T_EQ(at_bdp, 0);
+	close(fd);
+	free(buf);
+	T_EQ(sys_io_destroy(ctx), 0);
+	if (t_result() == T_PASS && pauses == 0)
+		return t_skip("no write was paused by balance_dirty_pages(): the disk kept up "
+			      "with %lld MiB, nothing shows the throttle", off >> 20);
+	return t_result();
+}
+
+static enum t_result test_dirty_throttle(void)
+{
+	struct dirty_limits saved;
+	enum t_result r;
+
+	if (!t_is_root())
+		return t_skip("vm.dirty_bytes and the trace events need root");
+	dirty_save(&saved);
+	dirty_set("dirty_background_bytes", DIRTY_BG_BYTES);
+	dirty_set("dirty_bytes", DIRTY_BYTES);
+	r = sh_in_child(writer_child);
+	dirty_restore(&saved);
+	return r;
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		{ "buffered writes paused by balance_dirty_pages() wait there: no handoff at it",
+		  test_dirty_throttle },
+	};
+
+	/* vm.dirty_bytes is global: no other syslet case runs meanwhile. */
+	t_require_syslet_exclusive();
+	return T_RUN(cases);
+}
