@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Description: a change made to a thread by its TID while the thread
+ * hands off in a loop is never lost: after each sched_setaffinity(),
+ * setpriority() and write to /proc/self/task/TID/comm, reading the same
+ * TID back gives what was set.  (Without a retry, a change that found
+ * the thread's old task after the helper copied it went to a task that
+ * no longer carries the thread.)
+ */
+#include "syslet-helpers.h"
+
+#include <sched.h>
+#include <sys/resource.h>
+
+#define SET_ROUNDS	600
+
+static atomic_int stop_reads;
+static atomic_int reads_done;
+
+struct reader {
+	aio_context_t ctx;
+	atomic_int tid;
+};
+
+/* The thread changed: pipe reads that a writer fills 1 ms later. */
+static void *reading_thread(void *arg)
+{
+	struct reader *rd = arg;
+
+	atomic_store(&rd->tid, sh_gettid());
+	while (!atomic_load(&stop_reads)) {
+		sh_read_soon(rd->ctx, 1);
+		atomic_fetch_add(&reads_done, 1);
+	}
+	return NULL;
+}
+
+static void comm_path(pid_t tid, char *path, size_t len)
+{
+	snprintf(path, len, "/proc/self/task/%d/comm", (int)tid);
+}
+
+static enum t_result setter(void)
+{
+	struct reader arg = { .ctx = t_setup_ctx(8) };
+	long lost_mask = 0, lost_nice = 0, lost_comm = 0;
+	cpu_set_t allowed, one, got;
+	int a = -1, rounds;
+	pthread_t th;
+	pid_t tid;
+
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		t_bail("sched_getaffinity: %s", strerror(errno));
+	for (int c = 0; c < CPU_SETSIZE && a < 0; c++)
+		if (CPU_ISSET(c, &allowed))
+			a = c;
+	CPU_ZERO(&one);
+	CPU_SET(a, &one);
+	if (!sh_warm_up(arg.ctx))
+		return T_FAIL;
+	if (pthread_create(&th, NULL, reading_thread, &arg))
+		t_bail("pthread_create: %s", strerror(errno));
+	while (!atomic_load(&arg.tid) || atomic_load(&reads_done) < 3)
+		usleep(1000);
+	tid = atomic_load(&arg.tid);
+	for (rounds = 0; rounds < SET_ROUNDS; rounds++) {
+		const cpu_set_t *mask = rounds & 1 ? &one : &allowed;
+		int nice = rounds & 1 ? 5 : 0, prio;
+		char path[64], name[16], now[32];
+
+		if (sched_setaffinity(tid, sizeof(*mask), mask))
+			t_bail("sched_setaffinity(%d): %s", (int)tid, strerror(errno));
+		if (sched_getaffinity(tid, sizeof(got), &got))
+			t_bail("sched_getaffinity(%d): %s", (int)tid, strerror(errno));
+		if (!CPU_EQUAL(&got, mask)) {
+			t_diag("round %d: %d CPUs allowed, set %d", rounds, CPU_COUNT(&got),
+			       CPU_COUNT(mask));
+			lost_mask++;
+		}
+
+		if (setpriority(PRIO_PROCESS, tid, nice))
+			t_bail("setpriority(%d, %d): %s", (int)tid, nice, strerror(errno));
+		errno = 0;
+		prio = getpriority(PRIO_PROCESS, tid);
+		if (errno)
+			t_bail("getpriority(%d): %s", (int)tid, strerror(errno));
+		if (prio != nice) {
+			t_diag("round %d: nice %d, set %d", rounds, prio, nice);
+			lost_nice++;
+		}
+
+		comm_path(tid, path, sizeof(path));
+		snprintf(name, sizeof(name), "reader-%d", rounds);
+		sh_trace_write(path, name);
+		sh_read_file(path, now, sizeof(now));
+		now[strcspn(now, "\n")] = '\0';
+		if (strcmp(now, name)) {
+			t_diag("round %d: named %s, set %s", rounds, now, name);
+			lost_comm++;
+		}
+	}
+	atomic_store(&stop_reads, 1);
+	pthread_join(th, NULL);
+	t_diag("%d rounds, %d reads meanwhile", rounds, atomic_load(&reads_done));
+	T_EQ(lost_mask, 0);
+	T_EQ(lost_nice, 0);
+	T_EQ(lost_comm, 0);
+	T_TRUE(atomic_load(&reads_done) > 3);
+	T_EQ(sys_io_destroy(arg.ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_setters(void)
+{
+	/* Nice goes back down from 5 to 0: CAP_SYS_NICE. */
+	if (!t_is_root())
+		return t_skip("lowering a thread's nice value back to 0 needs root");
+	return sh_in_child(setter);
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		{ "CPU mask, nice and name set by TID while the thread hands off are each read back",
+		  test_setters },
+	};
+
+	t_require_syslet();
+	return T_RUN(cases);
+}
