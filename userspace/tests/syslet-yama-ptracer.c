@@ -10,6 +10,7 @@
  */
 #include "syslet-helpers.h"
 
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 
@@ -30,7 +31,7 @@ static void prober_loop(struct prober *p)
 	pid_t parent = getppid();
 	char c;
 
-	while (read(p->cmd[0], &c, 1) == 1) {
+	while (read(p->cmd[0], &c, 1) == 1 && c == 'a') {
 		int err = 0, st;
 
 		if (ptrace(PTRACE_ATTACH, parent, NULL, NULL)) {
@@ -47,6 +48,23 @@ static void prober_loop(struct prober *p)
 	_exit(0);
 }
 
+/*
+ * Root may attach to anything with CAP_SYS_PTRACE, ptrace_scope=1 or not:
+ * the prober gives it up, in its effective and permitted sets.
+ */
+static void drop_cap_sys_ptrace(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data))
+		_exit(3);
+	data[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective &= ~CAP_TO_MASK(CAP_SYS_PTRACE);
+	data[CAP_TO_INDEX(CAP_SYS_PTRACE)].permitted &= ~CAP_TO_MASK(CAP_SYS_PTRACE);
+	if (syscall(SYS_capset, &hdr, data))
+		_exit(3);
+}
+
 static void prober_start(struct prober *p)
 {
 	if (pipe2(p->cmd, O_CLOEXEC) || pipe2(p->res, O_CLOEXEC))
@@ -54,6 +72,7 @@ static void prober_start(struct prober *p)
 	p->pid = t_fork();
 	if (p->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		drop_cap_sys_ptrace();
 		prober_loop(p);
 	}
 	close(p->cmd[0]);
@@ -74,6 +93,9 @@ static int prober_try(struct prober *p)
 
 static void prober_stop(struct prober *p)
 {
+	/* Not EOF: the other prober holds a copy of our write end. */
+	if (write(p->cmd[1], "q", 1) != 1)
+		t_bail("write to the prober: %s", strerror(errno));
 	close(p->cmd[1]);
 	T_TRUE(t_reap_child(p->pid, 0, 10));
 	close(p->res[0]);
