@@ -5,9 +5,10 @@
  * thread with a per-thread perf event reads synchronously, its event
  * counting, and hands off again once the event is closed.  With
  * kernel.shm_rmid_forced (in an IPC namespace of the case's own), a
- * thread that created a SysV segment reads synchronously, and the
- * segment outlives every helper: the task that created it never became
- * one.
+ * thread that created a SysV segment nobody has attached yet (exit_shm()
+ * destroys such a segment when its creator's task exits) reads
+ * synchronously, and the segment outlives every helper: the task that
+ * created it never became one.
  */
 #include "syslet-helpers.h"
 
@@ -77,16 +78,14 @@ static enum t_result shm_child(void)
 	ctx = t_setup_ctx(8);
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
+	/*
+	 * Not attached (with shm_rmid_forced the last detach destroys a
+	 * segment): made for another process to attach, it lives until
+	 * the task that created it exits.
+	 */
 	id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
 	if (id < 0)
 		t_bail("shmget: %s", strerror(errno));
-	p = shmat(id, NULL, 0);
-	if (p == (void *)-1)
-		t_bail("shmat: %s", strerror(errno));
-	memcpy(p, data, sizeof(data));
-	/* Detached: with shm_rmid_forced, its creator's exit destroys it. */
-	if (shmdt(p))
-		t_bail("shmdt: %s", strerror(errno));
 	sh_trace_start(&unarmed, "syslet_unarmed");
 	T_TRUE(sh_wait_parked(1, 5000));
 	T_TRUE(sh_read_runs(ctx, false));
@@ -100,12 +99,16 @@ static enum t_result shm_child(void)
 		t_diag("the segment is gone: %s", strerror(errno));
 		return t_result();
 	}
-	p = shmat(id, NULL, SHM_RDONLY);
+	T_EQ(ds.shm_segsz, 4096);
+	T_EQ(ds.shm_cpid, getpid());
+	p = shmat(id, NULL, 0);
 	if (T_TRUE(p != (void *)-1)) {
+		memcpy(p, data, sizeof(data));
 		T_MEM(p, data, sizeof(data));
-		shmdt(p);
+		T_EQ(shmdt(p), 0);
 	}
-	T_EQ(shmctl(id, IPC_RMID, NULL), 0);
+	/* The last detach destroyed it (shm_rmid_forced). */
+	T_ERRNO(shmctl(id, IPC_STAT, &ds), EINVAL);
 	return t_result();
 }
 

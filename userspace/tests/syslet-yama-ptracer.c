@@ -50,7 +50,8 @@ static void prober_loop(struct prober *p)
 
 /*
  * Root may attach to anything with CAP_SYS_PTRACE, ptrace_scope=1 or not:
- * the prober gives it up, in its effective and permitted sets.
+ * the case gives it up, in its effective and permitted sets, before it
+ * forks the probers.
  */
 static void drop_cap_sys_ptrace(void)
 {
@@ -58,11 +59,11 @@ static void drop_cap_sys_ptrace(void)
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
 
 	if (syscall(SYS_capget, &hdr, data))
-		_exit(3);
+		t_bail("capget: %s", strerror(errno));
 	data[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective &= ~CAP_TO_MASK(CAP_SYS_PTRACE);
 	data[CAP_TO_INDEX(CAP_SYS_PTRACE)].permitted &= ~CAP_TO_MASK(CAP_SYS_PTRACE);
 	if (syscall(SYS_capset, &hdr, data))
-		_exit(3);
+		t_bail("capset: %s", strerror(errno));
 }
 
 static void prober_start(struct prober *p)
@@ -72,7 +73,6 @@ static void prober_start(struct prober *p)
 	p->pid = t_fork();
 	if (p->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		drop_cap_sys_ptrace();
 		prober_loop(p);
 	}
 	close(p->cmd[0]);
@@ -106,6 +106,12 @@ static enum t_result ptracer_child(void)
 	aio_context_t ctx = t_setup_ctx(8);
 	struct prober named, other;
 
+	/*
+	 * The probers run without CAP_SYS_PTRACE; so must we, or the
+	 * capability check (the tracer's permitted set must cover ours)
+	 * refuses them before Yama is asked.
+	 */
+	drop_cap_sys_ptrace();
 	prober_start(&named);
 	prober_start(&other);
 	if (prctl(PR_SET_PTRACER, named.pid, 0, 0, 0))
