@@ -12,28 +12,6 @@
 #define MOVE_ROUNDS	400
 
 static char cg_base[4300];
-static atomic_int stop_reads;
-static atomic_int reads_done;
-
-struct reader {
-	aio_context_t ctx;
-	atomic_int tid;
-};
-
-/* The thread that is moved: pipe reads that a writer fills 2 ms later. */
-static void *reading_thread(void *arg)
-{
-	struct reader *rd = arg;
-	aio_context_t ctx = rd->ctx;
-
-	atomic_store(&rd->tid, sh_gettid());
-	while (!atomic_load(&stop_reads)) {
-		sh_read_soon(ctx, 2);
-		atomic_fetch_add(&reads_done, 1);
-	}
-	return NULL;
-}
-
 static void write_file(const char *dir, const char *file, const char *val)
 {
 	char path[4400];
@@ -54,10 +32,11 @@ static void cgroup_of(pid_t tid, char *buf, size_t len)
 
 static enum t_result mover(void)
 {
-	struct reader arg = { .ctx = t_setup_ctx(8) };
+	aio_context_t ctx = t_setup_ctx(8);
+	struct sh_reader rd;
 	char dir[2][4400], rel[2][4400], pid[32], now[4400];
 	long wrong = 0, rounds = 0;
-	pthread_t th;
+	int reads;
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	write_file(cg_base, "cgroup.procs", pid);
@@ -65,33 +44,30 @@ static enum t_result mover(void)
 		snprintf(dir[i], sizeof(dir[i]), "%s/%c", cg_base, 'a' + i);
 		snprintf(rel[i], sizeof(rel[i]), "0::/%s/%c", strrchr(cg_base, '/') + 1, 'a' + i);
 	}
-	if (!sh_warm_up(arg.ctx))
+	if (!sh_warm_up(ctx))
 		return T_FAIL;
-	if (pthread_create(&th, NULL, reading_thread, &arg))
-		t_bail("pthread_create: %s", strerror(errno));
-	while (!atomic_load(&arg.tid) || atomic_load(&reads_done) < 3)
-		usleep(1000);
+	/* The thread that is moved: pipe reads that a writer fills 2 ms later. */
+	sh_reader_start(&rd, ctx, 2);
 	for (; rounds < MOVE_ROUNDS; rounds++) {
 		char tid[32];
 		int to = (int)(rounds & 1);
 
-		snprintf(tid, sizeof(tid), "%d", (int)atomic_load(&arg.tid));
+		snprintf(tid, sizeof(tid), "%d", (int)atomic_load(&rd.tid));
 		write_file(dir[to], "cgroup.threads", tid);
-		cgroup_of(atomic_load(&arg.tid), now, sizeof(now));
+		cgroup_of(atomic_load(&rd.tid), now, sizeof(now));
 		/* The move is complete when the write returns. */
 		if (strcmp(now, rel[to])) {
 			t_diag("round %ld: thread %d is in %s, moved to %s", rounds,
-			       (int)atomic_load(&arg.tid), now, rel[to]);
+			       (int)atomic_load(&rd.tid), now, rel[to]);
 			wrong++;
 		}
 		usleep((unsigned int)(rounds % 5) * 400);
 	}
-	atomic_store(&stop_reads, 1);
-	pthread_join(th, NULL);
-	t_diag("%ld moves, %d reads meanwhile", rounds, atomic_load(&reads_done));
+	reads = sh_reader_stop(&rd);
+	t_diag("%ld moves, %d reads meanwhile", rounds, reads);
 	T_EQ(wrong, 0);
-	T_TRUE(atomic_load(&reads_done) > 3);
-	T_EQ(sys_io_destroy(arg.ctx), 0);
+	T_TRUE(reads > 3);
+	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }
 

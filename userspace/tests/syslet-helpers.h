@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
@@ -447,6 +448,73 @@ static inline long sh_read_soon(aio_context_t ctx, int delay_ms)
 	return res;
 }
 
+/*
+ * A thread that hands off in a loop while the case acts on it by TID
+ * (the race cases): sh_read_soon() over and over on @ctx until
+ * sh_reader_stop().  sh_reader_start() returns once the thread has done 3
+ * reads, its TID in r->tid; r->reads counts the reads done.
+ */
+struct sh_reader {
+	aio_context_t ctx;
+	int delay_ms;
+	atomic_int tid;
+	atomic_int stop;
+	atomic_int reads;
+	pthread_t th;
+};
+
+static inline void *sh_reader_fn(void *arg)
+{
+	struct sh_reader *r = arg;
+
+	atomic_store(&r->tid, sh_gettid());
+	while (!atomic_load(&r->stop)) {
+		sh_read_soon(r->ctx, r->delay_ms);
+		atomic_fetch_add(&r->reads, 1);
+	}
+	return NULL;
+}
+
+static inline void sh_reader_start(struct sh_reader *r, aio_context_t ctx, int delay_ms)
+{
+	r->ctx = ctx;
+	r->delay_ms = delay_ms;
+	atomic_init(&r->tid, 0);
+	atomic_init(&r->stop, 0);
+	atomic_init(&r->reads, 0);
+	if (pthread_create(&r->th, NULL, sh_reader_fn, r))
+		t_bail("pthread_create: %s", strerror(errno));
+	while (!atomic_load(&r->tid) || atomic_load(&r->reads) < 3)
+		usleep(1000);
+}
+
+/* Returns the number of reads the thread did. */
+static inline int sh_reader_stop(struct sh_reader *r)
+{
+	atomic_store(&r->stop, 1);
+	pthread_join(r->th, NULL);
+	return atomic_load(&r->reads);
+}
+
+/*
+ * The CPUs the calling thread may run on, and the first and the last of
+ * them (the same CPU when only one is allowed).
+ */
+static inline void sh_allowed_cpus(cpu_set_t *allowed, int *first, int *last)
+{
+	*first = *last = -1;
+	if (sched_getaffinity(0, sizeof(*allowed), allowed))
+		t_bail("sched_getaffinity: %s", strerror(errno));
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, allowed)) {
+			if (*first < 0)
+				*first = c;
+			*last = c;
+		}
+	if (*first < 0)
+		t_bail("sched_getaffinity: no CPU allowed");
+}
+
 /* Reads one line of a /proc file into @buf; bails when it cannot. */
 static inline void sh_read_file(const char *path, char *buf, size_t len)
 {
@@ -467,12 +535,15 @@ static inline void sh_read_file(const char *path, char *buf, size_t len)
  * that vm-check's count of handoffs in the top buffer is not disturbed):
  * sh_trace_start() enables @event, sh_trace_count() counts its lines for
  * this process that contain @match, sh_trace_stop() removes the instance.
- * Needs root; bails if tracefs or the event is missing.
+ * sh_trace_start_system() does the same for an event of another
+ * subsystem; t->dir is then the instance to read.  Needs root; bails if
+ * tracefs or the event is missing.
  */
 #define SH_TRACEFS	"/sys/kernel/tracing"
 
 struct sh_trace {
 	char dir[128];
+	char system[32];
 	char event[64];
 };
 
@@ -498,7 +569,8 @@ static inline void sh_trace_no_cmdlines(void)
 	sh_trace_write(SH_TRACEFS "/options/record-cmd", "0");
 }
 
-static inline void sh_trace_start(struct sh_trace *t, const char *event)
+static inline void sh_trace_start_system(struct sh_trace *t, const char *system,
+					 const char *event)
 {
 	char path[256];
 
@@ -507,12 +579,18 @@ static inline void sh_trace_start(struct sh_trace *t, const char *event)
 		t_bail("mount tracefs on " SH_TRACEFS ": %s", strerror(errno));
 	snprintf(t->dir, sizeof(t->dir), SH_TRACEFS "/instances/aio-syslet-%d-%s", (int)getpid(),
 		 event);
+	snprintf(t->system, sizeof(t->system), "%s", system);
 	snprintf(t->event, sizeof(t->event), "%s", event);
 	sh_trace_no_cmdlines();
 	if (mkdir(t->dir, 0700) && errno != EEXIST)
 		t_bail("mkdir %s: %s", t->dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/events/syslet/%s/enable", t->dir, event);
+	snprintf(path, sizeof(path), "%s/events/%s/%s/enable", t->dir, system, event);
 	sh_trace_write(path, "1");
+}
+
+static inline void sh_trace_start(struct sh_trace *t, const char *event)
+{
+	sh_trace_start_system(t, "syslet", event);
 }
 
 static inline long sh_trace_count(struct sh_trace *t, const char *match)
@@ -538,7 +616,7 @@ static inline void sh_trace_stop(struct sh_trace *t)
 {
 	char path[256];
 
-	snprintf(path, sizeof(path), "%s/events/syslet/%s/enable", t->dir, t->event);
+	snprintf(path, sizeof(path), "%s/events/%s/%s/enable", t->dir, t->system, t->event);
 	sh_trace_write(path, "0");
 	if (rmdir(t->dir))
 		t_diag("rmdir %s: %s", t->dir, strerror(errno));

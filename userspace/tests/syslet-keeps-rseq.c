@@ -48,20 +48,13 @@ static enum t_result test_rseq(void)
 	volatile struct rseq *rs = rseq_area();
 	aio_context_t ctx;
 	cpu_set_t allowed;
-	int a = -1, z = -1, len;
+	int a, z, len;
 	struct sh_block b;
 	long ret;
 
 	if (__rseq_size == 0)
 		return t_skip("glibc did not register rseq (__rseq_size 0)");
-	if (sched_getaffinity(0, sizeof(allowed), &allowed))
-		t_bail("sched_getaffinity: %s", strerror(errno));
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &allowed)) {
-			if (a < 0)
-				a = c;
-			z = c;
-		}
+	sh_allowed_cpus(&allowed, &a, &z);
 	if (a == z)
 		return t_skip("one CPU allowed: no migration to follow");
 	len = registered_len(rs);

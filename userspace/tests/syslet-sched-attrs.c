@@ -64,16 +64,9 @@ static enum t_result affinity_child(void)
 {
 	cpu_set_t allowed, one, got;
 	aio_context_t ctx;
-	int a = -1, z = -1;
+	int a, z;
 
-	if (sched_getaffinity(0, sizeof(allowed), &allowed))
-		t_bail("sched_getaffinity: %s", strerror(errno));
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &allowed)) {
-			if (a < 0)
-				a = c;
-			z = c;
-		}
+	sh_allowed_cpus(&allowed, &a, &z);
 	if (a == z)
 		return t_skip("one CPU allowed: no mask to narrow");
 	ctx = t_setup_ctx(8);

@@ -213,6 +213,23 @@ static bool one_timer_signal(void)
 	return ok;
 }
 
+/*
+ * The thread timer armed when the thread's CPU clock read @armed fires
+ * once, after TIMER_MS of that clock and within TIMER_LIMIT_MS; @when
+ * ("before", "after") places the arming against the handoff.
+ */
+static bool timer_fired(int64_t armed, const char *when)
+{
+	long long advance = spin_for_signal(armed, TIMER_LIMIT_MS);
+
+	if (!T_TRUE(advance >= TIMER_MS)) {
+		t_diag("the timer armed %d ms of CPU %s the handoff: %lld ms (-1: no signal in %d ms)",
+		       TIMER_MS, when, advance, TIMER_LIMIT_MS);
+		return false;
+	}
+	return one_timer_signal();
+}
+
 static void block_timer_signal(void)
 {
 	sigset_t set;
@@ -232,7 +249,6 @@ static enum t_result timer_before_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(8);
 	struct itimerspec its;
-	long long advance;
 	int64_t armed;
 	timer_t timer;
 
@@ -243,12 +259,7 @@ static enum t_result timer_before_child(void)
 	timer = thread_timer(TIMER_MS);
 	burn_ms(TIMER_MS / 4);
 	T_TRUE(sh_read_runs(ctx, true));
-	advance = spin_for_signal(armed, TIMER_LIMIT_MS);
-	if (!T_TRUE(advance >= TIMER_MS))
-		t_diag("the timer armed %d ms of CPU before the handoff: %lld ms (-1: no signal)",
-		       TIMER_MS, advance);
-	else
-		one_timer_signal();
+	timer_fired(armed, "before");
 	if (timer_gettime(timer, &its))
 		t_bail("timer_gettime: %s", strerror(errno));
 	T_EQ(its.it_value.tv_sec, 0);
@@ -271,7 +282,6 @@ static enum t_result test_timer_before(void)
 static enum t_result timer_after_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(8);
-	long long advance;
 	int64_t armed;
 	timer_t timer;
 
@@ -282,12 +292,7 @@ static enum t_result timer_after_child(void)
 	T_TRUE(sh_read_runs(ctx, true));
 	armed = thread_ns();
 	timer = thread_timer(TIMER_MS);
-	advance = spin_for_signal(armed, TIMER_LIMIT_MS);
-	if (!T_TRUE(advance >= TIMER_MS))
-		t_diag("the timer armed %d ms of CPU after the handoff: %lld ms (-1: no signal in %d ms)",
-		       TIMER_MS, advance, TIMER_LIMIT_MS);
-	else
-		one_timer_signal();
+	timer_fired(armed, "after");
 	T_EQ(timer_delete(timer), 0);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();

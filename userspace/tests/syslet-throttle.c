@@ -60,29 +60,10 @@ static void dirty_restore(const struct dirty_limits *d)
  * filtered by pid (helpers are not made through fork(), which event-fork
  * follows): the case holds the exclusive syslet lock, and nothing else in
  * the test VM dirties pages meanwhile; the pauses only show that the
- * throttle was met.
+ * throttle was met.  This counts the pauses it recorded (pause=N with
+ * N > 0 ms).
  */
-struct bdp_trace {
-	char dir[128];
-};
-
-static void bdp_trace_start(struct bdp_trace *t)
-{
-	char path[256];
-
-	snprintf(t->dir, sizeof(t->dir), SH_TRACEFS "/instances/aio-syslet-%d-bdp", (int)getpid());
-	if (access(SH_TRACEFS "/instances", F_OK) &&
-	    mount("nodev", SH_TRACEFS, "tracefs", 0, NULL))
-		t_bail("mount tracefs on " SH_TRACEFS ": %s", strerror(errno));
-	sh_trace_no_cmdlines();
-	if (mkdir(t->dir, 0700) && errno != EEXIST)
-		t_bail("mkdir %s: %s", t->dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/events/writeback/balance_dirty_pages/enable", t->dir);
-	sh_trace_write(path, "1");
-}
-
-/* The pauses recorded (pause=N with N > 0 ms). */
-static long bdp_trace_pauses(struct bdp_trace *t)
+static long bdp_trace_pauses(struct sh_trace *t)
 {
 	char path[256], line[1024], *p;
 	long n = 0;
@@ -103,23 +84,13 @@ static long bdp_trace_pauses(struct bdp_trace *t)
 	return n;
 }
 
-static void bdp_trace_stop(struct bdp_trace *t)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/events/writeback/balance_dirty_pages/enable", t->dir);
-	sh_trace_write(path, "0");
-	if (rmdir(t->dir))
-		t_diag("rmdir %s: %s", t->dir, strerror(errno));
-}
-
 static enum t_result writer_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(BATCH * 2);
 	struct iocb cbs[BATCH], *list[BATCH];
 	struct io_event evs[BATCH];
 	struct sh_trace handoffs;
-	struct bdp_trace bdp;
+	struct sh_trace bdp;
 	long long off = 0, end_us;
 	long pauses, all, at_bdp;
 	char *buf;
@@ -132,7 +103,7 @@ static enum t_result writer_child(void)
 	fd = t_empty_file(0, NULL, 0);
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
-	bdp_trace_start(&bdp);
+	sh_trace_start_system(&bdp, "writeback", "balance_dirty_pages");
 	sh_trace_start(&handoffs, "syslet_handoff");
 	end_us = t_now_us() + MAX_SECONDS * 1000000LL;
 	while (off < TOTAL_BYTES && t_now_us() < end_us) {
@@ -157,7 +128,7 @@ out:
 	pauses = bdp_trace_pauses(&bdp);
 	all = sh_trace_count(&handoffs, NULL);
 	at_bdp = sh_trace_count(&handoffs, "site=balance_dirty_pages");
-	bdp_trace_stop(&bdp);
+	sh_trace_stop(&bdp);
 	sh_trace_stop(&handoffs);
 	t_diag("%lld MiB written: %ld dirty-throttling pauses, %ld handoffs, %ld at bdp",
 	       off >> 20, pauses, all, at_bdp);

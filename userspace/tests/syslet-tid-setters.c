@@ -14,27 +14,6 @@
 
 #define SET_ROUNDS	600
 
-static atomic_int stop_reads;
-static atomic_int reads_done;
-
-struct reader {
-	aio_context_t ctx;
-	atomic_int tid;
-};
-
-/* The thread changed: pipe reads that a writer fills 1 ms later. */
-static void *reading_thread(void *arg)
-{
-	struct reader *rd = arg;
-
-	atomic_store(&rd->tid, sh_gettid());
-	while (!atomic_load(&stop_reads)) {
-		sh_read_soon(rd->ctx, 1);
-		atomic_fetch_add(&reads_done, 1);
-	}
-	return NULL;
-}
-
 static void comm_path(pid_t tid, char *path, size_t len)
 {
 	snprintf(path, len, "/proc/self/task/%d/comm", (int)tid);
@@ -42,27 +21,21 @@ static void comm_path(pid_t tid, char *path, size_t len)
 
 static enum t_result setter(void)
 {
-	struct reader arg = { .ctx = t_setup_ctx(8) };
+	aio_context_t ctx = t_setup_ctx(8);
+	struct sh_reader rd;
 	long lost_mask = 0, lost_nice = 0, lost_comm = 0;
 	cpu_set_t allowed, one, got;
-	int a = -1, rounds;
-	pthread_t th;
+	int a, z, rounds, reads;
 	pid_t tid;
 
-	if (sched_getaffinity(0, sizeof(allowed), &allowed))
-		t_bail("sched_getaffinity: %s", strerror(errno));
-	for (int c = 0; c < CPU_SETSIZE && a < 0; c++)
-		if (CPU_ISSET(c, &allowed))
-			a = c;
+	sh_allowed_cpus(&allowed, &a, &z);
 	CPU_ZERO(&one);
 	CPU_SET(a, &one);
-	if (!sh_warm_up(arg.ctx))
+	if (!sh_warm_up(ctx))
 		return T_FAIL;
-	if (pthread_create(&th, NULL, reading_thread, &arg))
-		t_bail("pthread_create: %s", strerror(errno));
-	while (!atomic_load(&arg.tid) || atomic_load(&reads_done) < 3)
-		usleep(1000);
-	tid = atomic_load(&arg.tid);
+	/* The thread changed: pipe reads that a writer fills 1 ms later. */
+	sh_reader_start(&rd, ctx, 1);
+	tid = atomic_load(&rd.tid);
 	for (rounds = 0; rounds < SET_ROUNDS; rounds++) {
 		const cpu_set_t *mask = rounds & 1 ? &one : &allowed;
 		int nice = rounds & 1 ? 5 : 0, prio;
@@ -99,14 +72,13 @@ static enum t_result setter(void)
 			lost_comm++;
 		}
 	}
-	atomic_store(&stop_reads, 1);
-	pthread_join(th, NULL);
-	t_diag("%d rounds, %d reads meanwhile", rounds, atomic_load(&reads_done));
+	reads = sh_reader_stop(&rd);
+	t_diag("%d rounds, %d reads meanwhile", rounds, reads);
 	T_EQ(lost_mask, 0);
 	T_EQ(lost_nice, 0);
 	T_EQ(lost_comm, 0);
-	T_TRUE(atomic_load(&reads_done) > 3);
-	T_EQ(sys_io_destroy(arg.ctx), 0);
+	T_TRUE(reads > 3);
+	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }
 
