@@ -9,6 +9,7 @@
  */
 #include "syslet-helpers.h"
 
+#include <dirent.h>
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -17,6 +18,35 @@
 static void comm_path(pid_t tid, char *path, size_t len)
 {
 	snprintf(path, len, "/proc/self/task/%d/comm", (int)tid);
+}
+
+/* Every thread's TID and name, to tell which task a lost name came from. */
+static void diag_names(void)
+{
+	char path[300], name[32], line[512] = "";
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/task");
+
+	if (!dir)
+		t_bail("opendir /proc/self/task: %s", strerror(errno));
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, name, sizeof(name) - 1);
+
+		if (fd >= 0)
+			close(fd);
+		/* A helper may exit meanwhile. */
+		if (n < 0)
+			continue;
+		name[n] = '\0';
+		name[strcspn(name, "\n")] = '\0';
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s:%s", d->d_name, name);
+	}
+	closedir(dir);
+	t_diag("threads now:%s", line);
 }
 
 static enum t_result setter(void)
@@ -68,7 +98,8 @@ static enum t_result setter(void)
 		sh_read_file(path, now, sizeof(now));
 		now[strcspn(now, "\n")] = '\0';
 		if (strcmp(now, name)) {
-			t_diag("round %d: named %s, set %s", rounds, now, name);
+			t_diag("round %d: TID %d named %s, set %s", rounds, (int)tid, now, name);
+			diag_names();
 			lost_comm++;
 		}
 	}
