@@ -9,7 +9,6 @@
  */
 #include "syslet-helpers.h"
 
-#include <dirent.h>
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -20,32 +19,32 @@ static void comm_path(pid_t tid, char *path, size_t len)
 	snprintf(path, len, "/proc/self/task/%d/comm", (int)tid);
 }
 
+/* Appends " TID:name" for thread @tid to the line @arg; one that exited is left out. */
+static bool add_name(pid_t pid, pid_t tid, void *arg)
+{
+	char *line = arg, path[64], name[32];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, name, sizeof(name) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		return false;
+	name[n] = '\0';
+	name[strcspn(name, "\n")] = '\0';
+	snprintf(line + strlen(line), 512 - strlen(line), " %d:%s", (int)tid, name);
+	return true;
+}
+
 /* Every thread's TID and name, to tell which task a lost name came from. */
 static void diag_names(void)
 {
-	char path[300], name[32], line[512] = "";
-	struct dirent *d;
-	DIR *dir = opendir("/proc/self/task");
+	char line[512] = "";
 
-	if (!dir)
-		t_bail("opendir /proc/self/task: %s", strerror(errno));
-	while ((d = readdir(dir))) {
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd < 0 ? -1 : read(fd, name, sizeof(name) - 1);
-
-		if (fd >= 0)
-			close(fd);
-		/* A helper may exit meanwhile. */
-		if (n < 0)
-			continue;
-		name[n] = '\0';
-		name[strcspn(name, "\n")] = '\0';
-		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s:%s", d->d_name, name);
-	}
-	closedir(dir);
+	sh_each_task(getpid(), add_name, line);
 	t_diag("threads now:%s", line);
 }
 
