@@ -167,6 +167,24 @@ static inline enum t_result sh_in_traced_child(enum t_result (*fn)(void))
 	return sh_fork_scenario(fn, true);
 }
 
+/* sh_in_child_thread(): the scenario the forked child runs in a second thread. */
+static enum t_result (*sh_child_thread_fn)(void);
+
+static inline enum t_result sh_child_thread_main(void)
+{
+	return sh_in_thread(sh_child_thread_fn);
+}
+
+/*
+ * Runs @fn in a second thread of a forked child: a thread that does not
+ * lead its group, in a process of its own (no helper of the case's).
+ */
+static inline enum t_result sh_in_child_thread(enum t_result (*fn)(void))
+{
+	sh_child_thread_fn = fn;
+	return sh_in_child(sh_child_thread_main);
+}
+
 /*
  * Sets fs.aio-syslet-max-threads to @n (root only: else skips); the
  * program must hold the exclusive syslet lock (t_require_syslet_exclusive()),

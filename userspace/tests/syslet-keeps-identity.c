@@ -3,6 +3,7 @@
 #include "syslet-helpers.h"
 
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define CHILD_STATUS	43
@@ -306,6 +307,106 @@ static enum t_result test_other_exits_leader(void)
 	return run_group(OTHER_EXITS, false);
 }
 
+/*
+ * A child with two threads, forked before the handoff: when the process
+ * that handed off exits, every thread of that child must be reparented
+ * (to us, a subreaper), not only its leader.  A kernel that moves only
+ * the leader to the carrier's new task leaves the second thread's
+ * parent pointing at a dying task: forget_original_parent() then hits
+ * its BUG_ON, and the exit never ends.
+ */
+static int twin_report[2];
+
+static void *pause_forever(void *p)
+{
+	(void)p;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static enum t_result threaded_child_scenario(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	struct sh_block b;
+	int up[2];
+	pid_t kid;
+	char c;
+
+	if (pipe2(up, O_CLOEXEC))
+		t_bail("pipe2: %s", strerror(errno));
+	kid = t_fork();
+	if (kid == 0) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, pause_forever, NULL))
+			_exit(1);
+		if (write(up[1], "r", 1) != 1)
+			_exit(2);
+		pause_forever(NULL);
+	}
+	if (!T_TRUE(wait_readable(up[0])) || !T_EQ(read(up[0], &c, 1), 1)) {
+		t_kill_child(kid);
+		return T_FAIL;
+	}
+	close(up[0]);
+	close(up[1]);
+	if (write(twin_report[1], &kid, sizeof(kid)) != sizeof(kid))
+		t_bail("write: %s", strerror(errno));
+	if (!sh_warm_up(ctx) || !sh_handoff(&b, ctx, 0x1de2)) {
+		sh_block_finish(&b);
+		return T_FAIL;
+	}
+	T_TRUE(sh_block_finish(&b));
+	T_EQ(sys_io_destroy(ctx), 0);
+	/* The caller's _exit() now reparents the child, with its two threads. */
+	return t_result();
+}
+
+static enum t_result run_threaded_child(bool from_thread)
+{
+	char path[64];
+	pid_t kid = 0, got;
+	int st = 0;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+		t_bail("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	if (pipe2(twin_report, O_CLOEXEC))
+		t_bail("pipe2: %s", strerror(errno));
+	if (from_thread)
+		T_EQ(sh_in_child_thread(threaded_child_scenario), T_PASS);
+	else
+		T_EQ(sh_in_child(threaded_child_scenario), T_PASS);
+	close(twin_report[1]);
+	if (!T_EQ(read(twin_report[0], &kid, sizeof(kid)), sizeof(kid)))
+		return T_FAIL;
+	close(twin_report[0]);
+
+	/* Alive, ours now, and still two threads. */
+	T_EQ(waitpid(kid, &st, WNOHANG), 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)kid);
+	T_EQ(stat_field(path, 4), getpid());
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)kid);
+	T_EQ(status_field(path, "Threads"), 2);
+	T_EQ(kill(kid, SIGKILL), 0);
+	got = waitpid(kid, &st, 0);
+	if (T_EQ(got, kid) && T_TRUE(WIFSIGNALED(st)))
+		T_EQ(WTERMSIG(st), SIGKILL);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0))
+		t_bail("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	return t_result();
+}
+
+static enum t_result test_threaded_child_leader(void)
+{
+	return run_threaded_child(false);
+}
+
+static enum t_result test_threaded_child_thread(void)
+{
+	return run_threaded_child(true);
+}
+
 /* The leader runs in a child process: our waitpid() then checks its exit after a handoff. */
 static enum t_result test_leader(void)
 {
@@ -332,6 +433,10 @@ int main(void)
 		  test_thread_exits },
 		{ "thread: after its handoff, an older thread calls exit(): reaped, status right",
 		  test_other_exits_thread },
+		{ "leader: exits after its handoff with a 2-thread child: both threads reparented",
+		  test_threaded_child_leader },
+		{ "thread: its process exits after its handoff with a 2-thread child: reparented",
+		  test_threaded_child_thread },
 		/* Last: on a kernel that loops in zap_other_threads() here, the machine hangs. */
 		{ "leader: after its handoff, an older thread calls exit(): reaped, status right",
 		  test_other_exits_leader },
