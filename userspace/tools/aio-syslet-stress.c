@@ -59,6 +59,8 @@ static struct {
 	bool cold;
 	bool submit_once;
 	bool prepare;
+	bool leader;
+	unsigned int idle_threads;
 	double seconds;
 	uint64_t ops;
 	uint64_t seed;
@@ -207,6 +209,10 @@ static void usage(void)
 	       "      --submit-once     one system call per io_submit() (LIBAIO_SUBMIT_ONCE=1),\n"
 	       "                        so every short count the kernel returns is counted\n"
 	       "      --seed N          block order seed (default 1)\n"
+	       "      --leader          the first thread's I/O runs in the main thread, the\n"
+	       "                        thread group's leader (its handoffs move leadership)\n"
+	       "      --idle-threads N  N more threads that only sleep until the end: a big\n"
+	       "                        thread group (what a leader's handoff walks)\n"
 	       "  -h, --help            this help\n\n"
 	       "Exit status: 0 if every I/O succeeded and verified, 1 on I/O or data\n"
 	       "errors, 2 on usage errors.\n", PROG);
@@ -214,7 +220,7 @@ static void usage(void)
 
 static void parse_args(int argc, char **argv)
 {
-	enum { NO_VERIFY = 256, SUBMIT_ONCE, NO_PREPARE, SEED };
+	enum { NO_VERIFY = 256, SUBMIT_ONCE, NO_PREPARE, SEED, LEADER, IDLE_THREADS };
 	static const struct option longopts[] = {
 		{ "size", required_argument, NULL, 's' },
 		{ "block", required_argument, NULL, 'b' },
@@ -231,6 +237,8 @@ static void parse_args(int argc, char **argv)
 		{ "no-verify", no_argument, NULL, NO_VERIFY },
 		{ "submit-once", no_argument, NULL, SUBMIT_ONCE },
 		{ "seed", required_argument, NULL, SEED },
+		{ "leader", no_argument, NULL, LEADER },
+		{ "idle-threads", required_argument, NULL, IDLE_THREADS },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -265,6 +273,10 @@ static void parse_args(int argc, char **argv)
 		case NO_VERIFY: opt.verify = false; break;
 		case SUBMIT_ONCE: opt.submit_once = true; break;
 		case SEED: opt.seed = parse_size("--seed", optarg) | 1; break;
+		case LEADER: opt.leader = true; break;
+		case IDLE_THREADS:
+			opt.idle_threads = parse_uint("--idle-threads", optarg, 0, 100000);
+			break;
 		case 'h': usage(); exit(0);
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", PROG);
@@ -617,6 +629,21 @@ static void setup_worker(struct worker *w, unsigned int id)
 	}
 }
 
+/* The --idle-threads: asleep until the run ends. */
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t idle_cond = PTHREAD_COND_INITIALIZER;
+static bool idle_end;
+
+static void *idle_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&idle_lock);
+	while (!idle_end)
+		pthread_cond_wait(&idle_cond, &idle_lock);
+	pthread_mutex_unlock(&idle_lock);
+	return NULL;
+}
+
 static uint64_t percentile(const uint64_t *hist, uint64_t total, double p)
 {
 	uint64_t want = (uint64_t)(total * p / 100.0 + 0.5), seen = 0;
@@ -638,6 +665,7 @@ int main(int argc, char **argv)
 	uint64_t ops = 0, reads = 0, writes = 0, bytes = 0, errors = 0, bad = 0;
 	uint64_t calls = 0, partial = 0, eagain = 0, max = 0;
 	const char *first_error = NULL;
+	pthread_t *idle;
 	long long t0, elapsed;
 	double secs;
 
@@ -657,22 +685,47 @@ int main(int argc, char **argv)
 		setup_worker(&workers[i], i);
 
 	printf("%s: %d file(s) x %" PRIu64 " KiB, %u-byte blocks, depth %u, batch %u, "
-	       "%u thread(s), %u%% writes, %s, %s%s, %s\n", PROG, opt.nr_files,
+	       "%u thread(s)%s, %u idle, %u%% writes, %s, %s%s, %s\n", PROG, opt.nr_files,
 	       opt.file_size >> 10, opt.block_size, opt.depth, opt.batch, opt.threads,
+	       opt.leader ? " (the first is the leader)" : "", opt.idle_threads,
 	       opt.write_pct, opt.direct ? "O_DIRECT" : "buffered",
 	       opt.random ? "random" : "sequential", opt.cold ? ", cold cache" : "",
 	       opt.submit_once ? "LIBAIO_SUBMIT_ONCE=1" : "libaio submits whole batches");
 	fflush(stdout);
+	idle = calloc(opt.idle_threads + 1, sizeof(*idle));
+	if (!idle)
+		fatal("out of memory");
+	for (unsigned int i = 0; i < opt.idle_threads; i++) {
+		pthread_attr_t attr;
+		int err;
+
+		/* 4000 threads of 8 MiB stacks would be 32 GiB of address space. */
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 64 << 10);
+		err = pthread_create(&idle[i], &attr, idle_main, NULL);
+		pthread_attr_destroy(&attr);
+		if (err)
+			fatal("pthread_create of idle thread %u: %s", i + 1, strerror(err));
+	}
 	t0 = now_ns();
-	for (unsigned int i = 0; i < opt.threads; i++) {
+	for (unsigned int i = opt.leader; i < opt.threads; i++) {
 		int err = pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]);
 
 		if (err)
 			fatal("pthread_create: %s", strerror(err));
 	}
-	for (unsigned int i = 0; i < opt.threads; i++)
+	if (opt.leader)
+		worker_main(&workers[0]);
+	for (unsigned int i = opt.leader; i < opt.threads; i++)
 		pthread_join(workers[i].thread, NULL);
 	elapsed = now_ns() - t0;
+	pthread_mutex_lock(&idle_lock);
+	idle_end = true;
+	pthread_cond_broadcast(&idle_cond);
+	pthread_mutex_unlock(&idle_lock);
+	for (unsigned int i = 0; i < opt.idle_threads; i++)
+		pthread_join(idle[i], NULL);
+	free(idle);
 
 	for (unsigned int i = 0; i < opt.threads; i++) {
 		struct worker *w = &workers[i];
