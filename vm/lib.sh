@@ -180,6 +180,78 @@ AIO_SYSLET_STRESS_SECONDS=$IDENTITY_STRESS_SECONDS $runner --tap --require-sysle
 sed 's/^/# identity stress: /' /tmp/identity.log
 echo \"# identity stress: status \$is\"" ;;
 	esac
+	case ",$parts," in *,torture,*)
+		# Issue 18's torture, for TORTURE_SECONDS, all at once: processes
+		# with reads handed off killed, exec'd, forked and signalled
+		# (aio-syslet-torture --faults: each victim process, its helpers
+		# included, under failslab and fail_page_alloc at 1%), the
+		# differential fuzzer on the second null_blk, verified stress on
+		# the first and on ext4, flips of fs.aio-syslet between 1
+		# and 0 and of the helper bound, cgroup freeze/thaw of the
+		# torture, and CPU 1 taken off line and back.  Then a kmemleak
+		# scan and a count of the helper threads left.
+		cmd+="
+[ ! -e /proc/sys/fs/aio-syslet ] || echo 1 > /proc/sys/fs/aio-syslet
+echo '# torture: $TORTURE_SECONDS s'
+ts=0
+grep -qs ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
+[ -e /sys/fs/cgroup/cgroup.controllers ] || mount -t cgroup2 none /sys/fs/cgroup
+kml=/sys/kernel/debug/kmemleak
+[ ! -e \$kml ] || echo clear > \$kml
+for f in failslab fail_page_alloc; do
+	d=/sys/kernel/debug/\$f
+	[ -d \$d ] || continue
+	echo 1 > \$d/probability; echo 1 > \$d/interval; echo -1 > \$d/times
+	echo 0 > \$d/verbose; echo Y > \$d/task-filter
+	[ ! -e \$d/ignore-gfp-wait ] || echo N > \$d/ignore-gfp-wait
+done
+end=\$((\$(cut -d. -f1 /proc/uptime) + $TORTURE_SECONDS))
+mkdir -p /sys/fs/cgroup/torture
+sh -c 'echo \$\$ > /sys/fs/cgroup/torture/cgroup.procs; exec aio-syslet-torture --faults -T $TORTURE_SECONDS -p 4 -t 3' > /tmp/torture.log 2>&1 &
+tp=\$!
+aio-syslet-fuzz --seed 2 --batches 100000 --time $TORTURE_SECONDS --device /dev/nullb1 --independent --dir \${AIO_TEST_DIR:-/tmp} > /tmp/torture-fuzz.log 2>&1 &
+fp=\$!
+aio-syslet-stress -t 4 -w 30 -s 32m -d 16 -T $TORTURE_SECONDS /dev/nullb0 \${AIO_TEST_DIR:-/tmp}/torture.img > /tmp/torture-stress.log 2>&1 &
+sp=\$!
+flips=0 freezes=0 hotplugs=0
+while [ \$(cut -d. -f1 /proc/uptime) -lt \$end ]; do
+	echo \$((flips % 2)) > /proc/sys/fs/aio-syslet
+	echo \$(( (flips % 3) ? 256 : 4 )) > /proc/sys/fs/aio-syslet-max-threads
+	flips=\$((flips + 1))
+	echo 1 > /sys/fs/cgroup/torture/cgroup.freeze; sleep 0.2
+	echo 0 > /sys/fs/cgroup/torture/cgroup.freeze; freezes=\$((freezes + 1))
+	if [ -w /sys/devices/system/cpu/cpu1/online ]; then
+		echo 0 > /sys/devices/system/cpu/cpu1/online && sleep 0.3 &&
+			echo 1 > /sys/devices/system/cpu/cpu1/online && hotplugs=\$((hotplugs + 1))
+	fi
+	sleep 1
+done
+echo 1 > /proc/sys/fs/aio-syslet; echo 256 > /proc/sys/fs/aio-syslet-max-threads
+wait \$tp || ts=1
+wait \$fp || ts=1
+wait \$sp || ts=1
+rm -f \${AIO_TEST_DIR:-/tmp}/torture.img
+for f in failslab fail_page_alloc; do [ ! -d /sys/kernel/debug/\$f ] || echo 0 > /sys/kernel/debug/\$f/probability; done
+sed 's/^/# torture: /' /tmp/torture.log
+{ grep -m 1 -A 30 '^aio-syslet-fuzz: DIFFERENCE' /tmp/torture-fuzz.log; tail -n 1 /tmp/torture-fuzz.log; } | sed 's/^/# torture: /'
+grep -E '^(errors|io_submit)' /tmp/torture-stress.log | sed 's/^/# torture: stress: /'
+echo \"# torture: \$flips sysctl flips, \$freezes freeze/thaw cycles, \$hotplugs CPU hotplugs\"
+left=0
+sleep 11
+for c in /proc/[0-9]*/task/*/comm; do [ \"\$(cat \$c 2>/dev/null)\" != aio-syslet ] || left=\$((left + 1)); done
+echo \"# torture: helper threads left: \$left\"
+[ \$left = 0 ] || ts=1
+leaks=none
+if [ -e \$kml ]; then
+	echo scan > \$kml; sleep 5; echo scan > \$kml
+	leaks=\$(grep -c '^unreferenced object' \$kml)
+	[ \$leaks = 0 ] || { head -n 40 \$kml | sed 's/^/# torture: kmemleak: /'; ts=1; }
+fi
+echo \"# torture: kmemleak: \$leaks leaks\"
+rmdir /sys/fs/cgroup/torture 2>/dev/null
+echo \"# torture: status \$ts\"
+[ \$ts = 0 ] || st=1" ;;
+	esac
 	case ",$parts," in *,libaio,*)
 		# With syslets, once per mode (libaio_runs): 2 first, whose
 		# short counts the patched io_submit() must finish.
@@ -220,9 +292,12 @@ FUZZ_ARGS=${FUZZ_ARGS:-"--seed 1 --batches 200 --time 300 --device /dev/nullb0 -
 # Seconds of the identity part's stress sub-test (make vm-identity-stress).
 IDENTITY_STRESS_SECONDS=${IDENTITY_STRESS_SECONDS:-600}
 
+# Seconds of the torture part (make vm-torture DURATION=...).
+TORTURE_SECONDS=${TORTURE_SECONDS:-600}
+
 # The null_blk the stress part reads: 20 ms completions, memory backed.
 # shellcheck disable=SC2034  # the kernel command line of vm-check and e2e
-NULL_BLK_KOPT="null_blk.irqmode=2 null_blk.completion_nsec=20000000 null_blk.memory_backed=1"
+NULL_BLK_KOPT="null_blk.irqmode=2 null_blk.completion_nsec=20000000 null_blk.memory_backed=1 null_blk.nr_devices=2"
 
 # suite_table RESULTS: one line per case result of each suite pass in a
 # guest's TAP results: "PASS<TAB>VERDICT<TAB>CASE<TAB>SUBTEST-SKIPS<TAB>WHY",
@@ -406,6 +481,19 @@ judge_run() {
 		elif [ "$istatus" != 0 ]; then
 			say "identity stress failed (status $istatus):"
 			grep '^# identity stress: ' "$results" | tail -n 30 | sed 's/^# identity stress: /    /' >&2
+			verdict=1
+		fi ;;
+	esac
+	case ",$parts," in *,torture,*)
+		local tstatus
+		grep -E '^# torture: ' "$results" | grep -v '^# torture: kmemleak: [^0-9]' |
+			sed "s/^# /${0##*/}: /"
+		tstatus=$(sed -n 's/^# torture: status \([0-9]*\)$/\1/p' "$results" | tail -n 1)
+		if [ -z "$tstatus" ]; then
+			say "torture: no result (the guest did not finish it)"
+			verdict=1
+		elif [ "$tstatus" != 0 ]; then
+			say "torture failed (status $tstatus): see the '# torture:' lines above"
 			verdict=1
 		fi ;;
 	esac

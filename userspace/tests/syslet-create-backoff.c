@@ -6,30 +6,16 @@
  * A block that finds no helper asks for one, made at the next io_submit().
  * When that fails, the kernel waits a second before it tries again: the
  * cgroup's pids.events counts each failed fork, and 20 blocking reads in
- * well under a second may cost one or two, not twenty.
+ * well under a second may cost one or two, not twenty.  Each read runs
+ * synchronously, with stock's count and event; once pids.max leaves room,
+ * the process hands off again.
  */
 #include "syslet-helpers.h"
 
-#include <sys/mount.h>
-#include <sys/stat.h>
-
-#define CGROOT		"/sys/fs/cgroup"
 #define NR_READS	20
 #define RESCUE_MS	20
 
 static char cg[128];
-
-static bool write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val);
-}
 
 /* The "max" count of @cg's pids.events; -1 if unreadable. */
 static long long pids_max_events(void)
@@ -49,55 +35,19 @@ static long long pids_max_events(void)
 	return n;
 }
 
-/* A pids cgroup under cgroup2, made for this case; a reason to skip when none. */
-static const char *make_cgroup(void)
-{
-	static char why[256];
-	char path[192], ctl[256] = "";
-	FILE *f;
-
-	if (access(CGROOT "/cgroup.controllers", F_OK) &&
-	    mount("none", CGROOT, "cgroup2", 0, NULL)) {
-		snprintf(why, sizeof(why), "no cgroup2 at %s and mounting one failed: %s",
-			 CGROOT, strerror(errno));
-		return why;
-	}
-	f = fopen(CGROOT "/cgroup.controllers", "re");
-	if (!f || !fgets(ctl, sizeof(ctl), f) || !strstr(ctl, "pids")) {
-		if (f)
-			fclose(f);
-		return "cgroup2 has no pids controller here";
-	}
-	fclose(f);
-	if (!write_file(CGROOT "/cgroup.subtree_control", "+pids")) {
-		snprintf(why, sizeof(why), "enabling pids in %s/cgroup.subtree_control: %s",
-			 CGROOT, strerror(errno));
-		return why;
-	}
-	snprintf(cg, sizeof(cg), "%s/aio-syslet-backoff-%d", CGROOT, (int)getpid());
-	if (mkdir(cg, 0755))
-		t_bail("mkdir %s: %s", cg, strerror(errno));
-	/* Room for the one thread the child is: no helper fits. */
-	snprintf(path, sizeof(path), "%s/pids.max", cg);
-	if (!write_file(path, "1"))
-		t_bail("write 1 to %s: %s", path, strerror(errno));
-	return NULL;
-}
-
 /*
  * The child, alone in the cgroup: NR_READS reads of a pipe that the
  * parent, outside, writes a byte to every RESCUE_MS.  No thread of ours
  * may need a pid: the rescuer is the parent.
  */
-static int reads_in_full_cgroup(int in, int ready)
+static int reads_in_full_cgroup(int in, int ready, int room)
 {
 	aio_context_t ctx;
-	char path[192];
 	bool ok = true;
+	char go;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-	if (!write_file(path, "0"))
-		t_bail("write 0 to %s: %s", path, strerror(errno));
+	if (!sh_cgroup_write(cg, "cgroup.procs", "0"))
+		t_bail("write 0 to %s/cgroup.procs: %s", cg, strerror(errno));
 	ctx = t_setup_ctx(16);
 	if (write(ready, "r", 1) != 1)
 		t_bail("write: %s", strerror(errno));
@@ -109,8 +59,16 @@ static int reads_in_full_cgroup(int in, int ready)
 		t_prep_pread(&cb, in, &c, 1, 0);
 		cb.aio_data = i;
 		ok &= T_EQ(sys_io_submit(ctx, 1, &list), 1);
-		ok &= T_EQ(t_reap(ctx, &ev, 1, 5000), 1);
+		/* Synchronous: the event is in the ring as io_submit() returns. */
+		ok &= T_EQ(sys_io_getevents(ctx, 0, 1, &ev, &(struct timespec){ 0, 0 }), 1);
 		ok &= T_EQ(ev.data, i) && T_EQ(ev.res, 1) && T_EQ(c, 'a' + i);
+	}
+	T_EQ(sh_count_tasks(), 1);
+	/* The parent raised pids.max: after the back-off, a helper is made and used. */
+	if (T_EQ(read(room, &go, 1), 1)) {
+		usleep(1100 * 1000);
+		if (sh_refill(ctx))
+			T_TRUE(sh_read_runs(ctx, true));
 	}
 	T_EQ(sys_io_destroy(ctx), 0);
 	return ok && t_result() == T_PASS ? SH_CHILD_PASS : 1;
@@ -120,27 +78,33 @@ static enum t_result test_backoff(void)
 {
 	const char *why;
 	long long before, after, t0, ms;
-	int p[2], ready[2];
+	int p[2], ready[2], room[2];
 	char c;
 	pid_t pid;
 
 	if (!t_is_root())
 		return t_skip("making a cgroup needs root");
-	why = make_cgroup();
+	why = sh_make_cgroup(cg, sizeof(cg), "backoff", "pids");
 	if (why)
 		return t_skip("%s", why);
+	/* Room for the one thread the child is: no helper fits. */
+	if (!sh_cgroup_write(cg, "pids.max", "1"))
+		t_bail("write 1 to %s/pids.max: %s", cg, strerror(errno));
 	before = pids_max_events();
-	if (pipe2(p, O_CLOEXEC) || pipe2(ready, O_CLOEXEC))
+	if (pipe2(p, O_CLOEXEC) || pipe2(ready, O_CLOEXEC) || pipe2(room, O_CLOEXEC))
 		t_bail("pipe: %s", strerror(errno));
 	t0 = t_now_us();
 	pid = t_fork();
 	if (pid == 0) {
 		close(p[1]);
 		close(ready[0]);
-		_exit(reads_in_full_cgroup(p[0], ready[1]));
+		close(room[1]);
+		sh_watchdog(30);
+		_exit(reads_in_full_cgroup(p[0], ready[1], room[0]));
 	}
 	close(p[0]);
 	close(ready[1]);
+	close(room[0]);
 	if (T_EQ(read(ready[0], &c, 1), 1)) {
 		for (int i = 0; i < NR_READS; i++) {
 			usleep(RESCUE_MS * 1000);
@@ -149,11 +113,15 @@ static enum t_result test_backoff(void)
 				break;
 		}
 	}
-	close(p[1]);
-	close(ready[0]);
-	t_reap_child(pid, SH_CHILD_PASS, 20);
 	ms = (t_now_us() - t0) / 1000;
 	after = pids_max_events();
+	if (!sh_cgroup_write(cg, "pids.max", "max"))
+		t_bail("write max to %s/pids.max: %s", cg, strerror(errno));
+	T_EQ(write(room[1], "m", 1), 1);
+	close(room[1]);
+	close(p[1]);
+	close(ready[0]);
+	t_reap_child(pid, SH_CHILD_PASS, 30);
 	if (rmdir(cg))
 		t_diag("rmdir %s: %s", cg, strerror(errno));
 	if (!T_TRUE(before >= 0 && after >= 0))
@@ -169,7 +137,8 @@ static enum t_result test_backoff(void)
 int main(void)
 {
 	static const struct t_case cases[] = {
-		{ "pids.max leaves no room for a helper: 20 blocking reads, 1 failed fork a second", test_backoff },
+		{ "pids.max leaves no room for a helper: 20 synchronous reads, 1 failed fork a second; room again: hands off",
+		  test_backoff },
 	};
 
 	t_require_syslet();

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Description: exec() after a handoff: the new image has gettid() == getpid() == the old pid. */
+/*
+ * Description: exec() after a handoff, by the thread that handed off or
+ * by another: the new image has gettid() == getpid() == the old pid.
+ */
 #include "syslet-helpers.h"
 
 #include <stdlib.h>
@@ -67,24 +70,47 @@ static int new_image(char **argv)
 
 static int report_fd;
 static bool in_flight;
+static bool exec_other;	/* another thread execs, not the one that handed off */
 
-/* Hands off (completing the PREAD unless in_flight), then execs this program. */
-static void hand_off_and_exec(void)
+static void exec_self(void)
 {
-	aio_context_t ctx = t_setup_ctx(8);
 	char pid[32], fd[32];
 	char *argv[] = { "syslet-exec-identity", "--new-image", pid, fd, NULL };
-	struct sh_block b;
 
-	if (!sh_warm_up(ctx) || !sh_handoff(&b, ctx, 0xe8ec))
-		_exit(EXEC_FAILED + 1);
-	if (!in_flight && !sh_block_finish(&b))
-		_exit(EXEC_FAILED + 2);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	snprintf(fd, sizeof(fd), "%d", report_fd);
 	fflush(stdout);
 	execv("/proc/self/exe", argv);
 	_exit(EXEC_FAILED);
+}
+
+static void *exec_thread_fn(void *p)
+{
+	(void)p;
+	exec_self();
+	return NULL;
+}
+
+/*
+ * Hands off (completing the PREAD unless in_flight), then execs this
+ * program, or has a thread made for it exec (exec_other).
+ */
+static void hand_off_and_exec(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	struct sh_block b;
+	pthread_t th;
+
+	if (!sh_warm_up(ctx) || !sh_handoff(&b, ctx, 0xe8ec))
+		_exit(EXEC_FAILED + 1);
+	if (!in_flight && !sh_block_finish(&b))
+		_exit(EXEC_FAILED + 2);
+	if (!exec_other)
+		exec_self();
+	if (pthread_create(&th, NULL, exec_thread_fn, NULL))
+		_exit(EXEC_FAILED + 5);
+	pthread_join(th, NULL);
+	_exit(EXEC_FAILED + 6);
 }
 
 static void *thread_fn(void *p)
@@ -98,7 +124,7 @@ static void *thread_fn(void *p)
  * In a child process: the leader or a second thread hands off and execs;
  * the new image reports its pid, tid and thread count.
  */
-static enum t_result run(bool from_thread, bool inflight)
+static enum t_result run(bool from_thread, bool inflight, bool other)
 {
 	struct report r = { .pid = -1, .tid = -1, .argv_pid = -1, .tasks = -1 };
 	struct pollfd pf;
@@ -117,6 +143,7 @@ static enum t_result run(bool from_thread, bool inflight)
 		/* The new image inherits the write end. */
 		report_fd = dup(rep[1]);
 		in_flight = inflight;
+		exec_other = other;
 		if (!from_thread)
 			hand_off_and_exec();
 		if (pthread_create(&th, NULL, thread_fn, NULL))
@@ -151,22 +178,32 @@ static enum t_result run(bool from_thread, bool inflight)
 
 static enum t_result test_leader(void)
 {
-	return run(false, false);
+	return run(false, false, false);
 }
 
 static enum t_result test_thread(void)
 {
-	return run(true, false);
+	return run(true, false, false);
 }
 
 static enum t_result test_leader_inflight(void)
 {
-	return run(false, true);
+	return run(false, true, false);
 }
 
 static enum t_result test_thread_inflight(void)
 {
-	return run(true, true);
+	return run(true, true, false);
+}
+
+static enum t_result test_leader_inflight_other(void)
+{
+	return run(false, true, true);
+}
+
+static enum t_result test_thread_inflight_other(void)
+{
+	return run(true, true, true);
 }
 
 int main(int argc, char **argv)
@@ -179,6 +216,10 @@ int main(int argc, char **argv)
 		  test_leader_inflight },
 		{ "thread execs with its handed-off PREAD still blocked: same",
 		  test_thread_inflight },
+		{ "leader's handed-off PREAD still blocked, another thread execs: same",
+		  test_leader_inflight_other },
+		{ "thread's handed-off PREAD still blocked, another thread execs: same",
+		  test_thread_inflight_other },
 	};
 
 	if (argc == 4 && !strcmp(argv[1], "--new-image"))

@@ -419,6 +419,18 @@ static inline bool sh_warm_up(aio_context_t ctx)
 }
 
 /*
+ * After a handoff took the parked helper: an empty io_submit() has the
+ * pool make another, and this waits until it is parked.
+ */
+static inline bool sh_refill(aio_context_t ctx)
+{
+	struct iocb *none = NULL;
+
+	T_EQ(sys_io_submit(ctx, 0, &none), 0);
+	return T_TRUE(sh_wait_parked(1, 5000));
+}
+
+/*
  * Hands off a read of the empty pipe @p[0] into @c, left blocked until
  * @p[1] is written: an empty io_submit() first has the pool make a helper
  * if the last handoff took the one parked.  False (checked) if io_submit()
@@ -575,6 +587,155 @@ static inline void sh_trace_write(const char *path, const char *val)
 }
 
 /*
+ * A child process that holds a handed-off read blocked while its parent
+ * does something to it (stops it, freezes it).  sh_holder_start() forks
+ * it, runs @setup(pid) in the parent before the child makes its helper
+ * (NULL: nothing; a cgroup move, so that the helpers are made there),
+ * and returns once the child's read is handed off and a helper parked
+ * again; false (checked) otherwise.  sh_holder_end() lets the read end
+ * and reaps the child, which has checked that the read ended in exactly
+ * one event (its byte, or EINTR as a blocked read on stock when a stop
+ * or a freeze interrupted it) and that its next read hands off.
+ */
+struct sh_holder {
+	pid_t pid;
+	int tell, go;		/* the parent's ends of the two pipes */
+};
+
+static inline void sh_holder_child(int tell, int go)
+{
+	struct timespec zero = { 0, 0 };
+	struct io_event extra;
+	struct sh_block b;
+	aio_context_t ctx;
+	char c;
+
+	sh_watchdog(40);
+	if (read(go, &c, 1) != 1)	/* once the parent's setup is done */
+		_exit(5);
+	ctx = t_setup_ctx(8);
+	if (!sh_warm_up(ctx) || !sh_handoff(&b, ctx, SH_READ_DATA) || !sh_refill(ctx))
+		_exit(1);
+	if (write(tell, "h", 1) != 1)
+		_exit(2);
+	while (read(go, &c, 1) < 0 && errno == EINTR)
+		;
+	if (write(b.pfd[1], "c", 1) != 1)
+		_exit(3);
+	T_EQ(t_reap(ctx, &b.ev, 1, 5000), 1);
+	T_EQ(b.ev.data, SH_READ_DATA);
+	if (b.ev.res == -EINTR) {
+		t_diag("the read was interrupted: EINTR, as a blocked read on stock");
+	} else {
+		T_EQ(b.ev.res, 1);
+		T_EQ(b.buf[0], 'c');
+	}
+	T_EQ(sys_io_getevents(ctx, 0, 1, &extra, &zero), 0);
+	close(b.pfd[0]);
+	close(b.pfd[1]);
+	if (sh_refill(ctx))
+		T_TRUE(sh_read_runs(ctx, true));
+	T_EQ(sys_io_destroy(ctx), 0);
+	fflush(stdout);
+	_exit(t_result() == T_FAIL ? 4 : SH_CHILD_PASS);
+}
+
+static inline bool sh_holder_end(struct sh_holder *h)
+{
+	/* A child that failed early closed its end: the write fails, no SIGPIPE. */
+	if (write(h->go, "g", 1) != 1)
+		t_diag("the holder child is gone: %s", strerror(errno));
+	close(h->go);
+	close(h->tell);
+	return T_TRUE(t_reap_child(h->pid, SH_CHILD_PASS, 30));
+}
+
+static inline bool sh_holder_start(struct sh_holder *h, void (*setup)(pid_t pid))
+{
+	int tell[2], go[2];
+	char c;
+
+	if (pipe2(tell, O_CLOEXEC) || pipe2(go, O_CLOEXEC))
+		t_bail("pipe2: %s", strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+	h->pid = t_fork();
+	if (h->pid == 0) {
+		close(tell[0]);
+		close(go[1]);
+		sh_holder_child(tell[1], go[0]);
+	}
+	close(tell[1]);
+	close(go[0]);
+	h->tell = tell[0];
+	h->go = go[1];
+	if (setup)
+		setup(h->pid);
+	if (T_EQ(write(h->go, "s", 1), 1) && T_EQ(read(h->tell, &c, 1), 1))
+		return true;
+	sh_holder_end(h);
+	return false;
+}
+
+#define SH_CGROOT	"/sys/fs/cgroup"
+
+/* Writes @val to @file of cgroup directory @cg; false (errno set) if it fails. */
+static inline bool sh_cgroup_write(const char *cg, const char *file, const char *val)
+{
+	char path[256];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val);
+}
+
+/*
+ * Makes the cgroup v2 group SH_CGROOT/aio-syslet-@name-PID for a case,
+ * its path in @cg, mounting cgroup2 on SH_CGROOT first where nothing is
+ * there, with @controller (NULL: none) enabled for it.  Returns NULL, or
+ * why there is none: the reason to skip.  The case rmdir()s it.
+ */
+static inline const char *sh_make_cgroup(char *cg, size_t len, const char *name,
+					 const char *controller)
+{
+	static char why[256];
+	char ctl[256] = "", plus[64];
+	FILE *f;
+
+	if (access(SH_CGROOT "/cgroup.controllers", F_OK) &&
+	    mount("none", SH_CGROOT, "cgroup2", 0, NULL)) {
+		snprintf(why, sizeof(why), "no cgroup2 at %s and mounting one failed: %s",
+			 SH_CGROOT, strerror(errno));
+		return why;
+	}
+	if (controller) {
+		f = fopen(SH_CGROOT "/cgroup.controllers", "re");
+		if (!f || !fgets(ctl, sizeof(ctl), f) || !strstr(ctl, controller)) {
+			if (f)
+				fclose(f);
+			snprintf(why, sizeof(why), "cgroup2 has no %s controller here", controller);
+			return why;
+		}
+		fclose(f);
+		snprintf(plus, sizeof(plus), "+%s", controller);
+		if (!sh_cgroup_write(SH_CGROOT, "cgroup.subtree_control", plus)) {
+			snprintf(why, sizeof(why), "enabling %s in %s/cgroup.subtree_control: %s",
+				 controller, SH_CGROOT, strerror(errno));
+			return why;
+		}
+	}
+	snprintf(cg, len, "%s/aio-syslet-%s-%d", SH_CGROOT, name, (int)getpid());
+	if (mkdir(cg, 0755))
+		t_bail("mkdir %s: %s", cg, strerror(errno));
+	return NULL;
+}
+
+/*
  * No command-line recording: enabling the first event of an instance
  * would otherwise register a probe on sched_switch, patching __schedule()
  * while every CPU runs it, and disabling its last event patch it back.
@@ -611,14 +772,15 @@ static inline void sh_trace_start(struct sh_trace *t, const char *event)
 	sh_trace_start_system(t, "syslet", event);
 }
 
-static inline long sh_trace_count(struct sh_trace *t, const char *match)
+/* sh_trace_count() for the process @pid (a child's events, read by its parent). */
+static inline long sh_trace_count_tgid(struct sh_trace *t, pid_t pid, const char *match)
 {
 	char path[256], line[512], tgid[32];
 	long n = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/trace", t->dir);
-	snprintf(tgid, sizeof(tgid), "tgid=%d ", (int)getpid());
+	snprintf(tgid, sizeof(tgid), "tgid=%d ", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		t_bail("open %s: %s", path, strerror(errno));
@@ -630,6 +792,11 @@ static inline long sh_trace_count(struct sh_trace *t, const char *match)
 	return n;
 }
 
+static inline long sh_trace_count(struct sh_trace *t, const char *match)
+{
+	return sh_trace_count_tgid(t, getpid(), match);
+}
+
 static inline void sh_trace_stop(struct sh_trace *t)
 {
 	char path[256];
@@ -638,6 +805,110 @@ static inline void sh_trace_stop(struct sh_trace *t)
 	sh_trace_write(path, "0");
 	if (rmdir(t->dir))
 		t_diag("rmdir %s: %s", t->dir, strerror(errno));
+}
+
+
+/*
+ * A probe on a function of this program, defined in tracefs's
+ * uprobe_events: sh_uprobe_define() puts a uprobe (@kind 'p') or a
+ * return probe ('r') on @fn and enables it in a tracefs instance of the
+ * case's own; sh_uprobe_hits() counts its hits; sh_uprobe_remove() takes
+ * it away.  sh_uprobe_unavailable() says why probes cannot be defined
+ * here (no root, no CONFIG_UPROBE_EVENTS), or returns NULL.
+ */
+struct sh_uprobe {
+	char group[48];
+	char dir[160];		/* the tracefs instance */
+};
+
+static inline const char *sh_uprobe_unavailable(void)
+{
+	if (!t_is_root())
+		return "defining a uprobe needs root";
+	if (access(SH_TRACEFS "/uprobe_events", F_OK))
+		mount("nodev", SH_TRACEFS, "tracefs", 0, NULL);
+	if (access(SH_TRACEFS "/uprobe_events", F_OK))
+		return "no " SH_TRACEFS "/uprobe_events: this kernel has no uprobe events "
+		       "(CONFIG_UPROBE_EVENTS) or no tracefs";
+	return NULL;
+}
+
+/* Offset of @fn in the file it was mapped from, and that file's path. */
+static inline unsigned long sh_file_offset(void *fn, char *path, size_t len)
+{
+	unsigned long addr = (unsigned long)fn, start, end, pgoff;
+	char line[4200], file[4096];
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		t_bail("open /proc/self/maps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		file[0] = '\0';
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %4095s", &start, &end, &pgoff, file) < 3)
+			continue;
+		if (addr >= start && addr < end && file[0] == '/') {
+			fclose(f);
+			snprintf(path, len, "%s", file);
+			return addr - start + pgoff;
+		}
+	}
+	fclose(f);
+	t_bail("%p: not in a file mapping of /proc/self/maps", fn);
+}
+
+static inline void sh_uprobe_define(struct sh_uprobe *u, void *fn, char kind)
+{
+	char path[4096], def[4400];
+	unsigned long off = sh_file_offset(fn, path, sizeof(path));
+	int fd;
+
+	snprintf(u->group, sizeof(u->group), "aio_syslet_%d_%c", (int)getpid(), kind);
+	snprintf(def, sizeof(def), "%c:%s/target %s:0x%lx\n", kind, u->group, path, off);
+	fd = open(SH_TRACEFS "/uprobe_events", O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, def, strlen(def)) != (ssize_t)strlen(def))
+		t_bail("define %s in " SH_TRACEFS "/uprobe_events: %s", def, strerror(errno));
+	close(fd);
+	snprintf(u->dir, sizeof(u->dir), SH_TRACEFS "/instances/aio-syslet-%d-uprobe-%c",
+		 (int)getpid(), kind);
+	sh_trace_no_cmdlines();
+	if (mkdir(u->dir, 0700) && errno != EEXIST)
+		t_bail("mkdir %s: %s", u->dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/events/%s/target/enable", u->dir, u->group);
+	sh_trace_write(path, "1");
+}
+
+static inline long sh_uprobe_hits(struct sh_uprobe *u)
+{
+	char path[256], line[512];
+	long n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/trace", u->dir);
+	f = fopen(path, "re");
+	if (!f)
+		t_bail("open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, " target:"))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static inline void sh_uprobe_remove(struct sh_uprobe *u)
+{
+	char path[256], def[80];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/events/%s/target/enable", u->dir, u->group);
+	sh_trace_write(path, "0");
+	if (rmdir(u->dir))
+		t_diag("rmdir %s: %s", u->dir, strerror(errno));
+	snprintf(def, sizeof(def), "-:%s/target\n", u->group);
+	fd = open(SH_TRACEFS "/uprobe_events", O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, def, strlen(def)) != (ssize_t)strlen(def))
+		t_diag("remove %s/target from uprobe_events: %s", u->group, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 #endif /* AIO_SYSLET_SYSLET_HELPERS_H */

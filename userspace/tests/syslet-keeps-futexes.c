@@ -145,11 +145,15 @@ static enum t_result pi_waiter_after(void)
 
 /*
  * An owner of a PI futex with waiters never hands off (aio-syslet.rst):
- * io_submit() runs the PREAD to its end; the unlock then wakes the waiter.
+ * io_submit() runs the PREAD to its end, and the syslet_unarmed event
+ * says why (as root, which tracing needs); the unlock then wakes the
+ * waiter, and with the futex passed on the owner hands off again.
  */
 static enum t_result pi_waiter_before(void)
 {
 	aio_context_t ctx = t_setup_ctx(8);
+	bool traced = t_is_root();
+	struct sh_trace unarmed;
 	pthread_mutex_t m;
 	struct sh_block b;
 	struct waiter w;
@@ -158,6 +162,8 @@ static enum t_result pi_waiter_before(void)
 	init_mutex(&m, PTHREAD_PRIO_INHERIT, PTHREAD_MUTEX_STALLED);
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
+	if (traced)
+		sh_trace_start(&unarmed, "syslet_unarmed");
 	T_EQ(pthread_mutex_lock(&m), 0);
 	start_waiter(&w, &m);
 	if (wait_for_waiter(&m)) {
@@ -167,8 +173,17 @@ static enum t_result pi_waiter_before(void)
 		T_EQ(futex_word(&m), FUTEX_WAITERS | (unsigned int)sh_gettid());
 		sh_block_finish(&b);
 	}
+	if (traced) {
+		T_TRUE(sh_trace_count(&unarmed, "reason=pi_futex") >= 1);
+		sh_trace_stop(&unarmed);
+	} else {
+		t_diag("not root: the refusal's reason is not checked");
+	}
 	T_EQ(pthread_mutex_unlock(&m), 0);
 	check_waiter(&w);
+	/* No PI state left with this thread: it hands off. */
+	if (T_TRUE(sh_wait_parked(1, 5000)))
+		T_TRUE(sh_read_runs(ctx, true));
 	T_EQ(pthread_mutex_destroy(&m), 0);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
@@ -336,9 +351,9 @@ int main(void)
 		  pi_waiter_after },
 		{ "thread: PI mutex, waiter blocks after the handoff: unlock hands it the lock",
 		  pi_waiter_after_thread },
-		{ "leader: PI mutex with a waiter: no handoff, synchronous io_submit(), unlock",
+		{ "leader: PI mutex with a waiter: no handoff (reason=pi_futex), synchronous io_submit(), unlock; then hands off",
 		  pi_waiter_before },
-		{ "thread: PI mutex with a waiter: no handoff, synchronous io_submit(), unlock",
+		{ "thread: PI mutex with a waiter: no handoff (reason=pi_futex), synchronous io_submit(), unlock; then hands off",
 		  pi_waiter_before_thread },
 		{ "leader: robust mutex of a leader that handed off and exited: EOWNERDEAD",
 		  robust_leader },

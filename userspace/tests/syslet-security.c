@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #ifndef PR_SET_IO_FLUSHER
@@ -366,6 +367,36 @@ static void sync_then_fresh_helper(aio_context_t ctx)
 		T_TRUE(sh_read_runs(ctx, true));
 }
 
+/*
+ * sync_then_fresh_helper(), and the helper that was not used said why:
+ * one syslet_refused event with "check=@check" (root: tracing).
+ */
+static void refused_then_fresh_helper(aio_context_t ctx, const char *check)
+{
+	struct sh_trace refusals;
+	char match[64];
+
+	snprintf(match, sizeof(match), "check=%s", check);
+	sh_trace_start(&refusals, "syslet_refused");
+	sync_then_fresh_helper(ctx);
+	if (!T_EQ(sh_trace_count(&refusals, match), 1))
+		t_diag("want one syslet_refused event with %s", match);
+	sh_trace_stop(&refusals);
+}
+
+/* The namespace of type @type (uts, mnt) this thread is in, as /proc shows it. */
+static void ns_link(const char *type, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/thread-self/ns/%s", type);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		t_bail("readlink %s: %s", path, strerror(errno));
+	buf[n] = '\0';
+}
+
 /* A filter that fails getppid() with EPERM and allows everything else. */
 static int deny_getppid(unsigned int flags)
 {
@@ -493,6 +524,159 @@ static enum t_result test_files(void)
 	return sh_in_child(files_child);
 }
 
+#define NEW_HOSTNAME	"aio-syslet-uts"
+
+/* A UTS namespace of the thread's own, named anew: the helper's is the old one. */
+static enum t_result uts_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	char ns[64], now[64];
+	struct utsname u;
+
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	if (unshare(CLONE_NEWUTS) || sethostname(NEW_HOSTNAME, strlen(NEW_HOSTNAME)))
+		t_bail("unshare(CLONE_NEWUTS), sethostname: %s", strerror(errno));
+	ns_link("uts", ns, sizeof(ns));
+	refused_then_fresh_helper(ctx, "namespaces");
+	ns_link("uts", now, sizeof(now));
+	T_TRUE(strcmp(ns, now) == 0);
+	T_EQ(uname(&u), 0);
+	T_TRUE(strcmp(u.nodename, NEW_HOSTNAME) == 0);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_uts(void)
+{
+	if (!t_is_root())
+		return t_skip("unshare(CLONE_NEWUTS) and the trace events need root");
+	return sh_in_child(uts_child);
+}
+
+/*
+ * A mount namespace of the thread's own, with a tmpfs mounted in it: it
+ * comes with an fs_struct of its own, which is what the helper is
+ * refused for first; after the handoff the mount is still seen.
+ */
+static enum t_result mnt_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	char dir[4096], ns[64], now[64];
+	struct stat before, after;
+
+	snprintf(dir, sizeof(dir), "%s/syslet-mnt-XXXXXX", t_test_dir());
+	if (!mkdtemp(dir))
+		t_bail("mkdtemp %s: %s", dir, strerror(errno));
+	if (stat(dir, &before))
+		t_bail("stat %s: %s", dir, strerror(errno));
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("none", dir, "tmpfs", 0, "size=64k"))
+		t_bail("unshare(CLONE_NEWNS), mount tmpfs on %s: %s", dir, strerror(errno));
+	ns_link("mnt", ns, sizeof(ns));
+	refused_then_fresh_helper(ctx, "fs");
+	ns_link("mnt", now, sizeof(now));
+	T_TRUE(strcmp(ns, now) == 0);
+	T_EQ(stat(dir, &after), 0);
+	T_TRUE(after.st_dev != before.st_dev);
+	T_EQ(umount(dir), 0);
+	T_EQ(sys_io_destroy(ctx), 0);
+	if (rmdir(dir))
+		t_diag("rmdir %s: %s", dir, strerror(errno));
+	return t_result();
+}
+
+static enum t_result test_mnt(void)
+{
+	if (!t_is_root())
+		return t_skip("unshare(CLONE_NEWNS), mount and the trace events need root");
+	return sh_in_child(mnt_child);
+}
+
+#define PRIO_BE(level)	((2 << 13) | (level))	/* IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, level) */
+
+/* The thread's I/O priority, set after the helper parked, is the one after the handoff. */
+static enum t_result ioprio_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, PRIO_BE(7)))
+		t_bail("ioprio_set(best effort, 7): %s", strerror(errno));
+	refused_then_fresh_helper(ctx, "ioprio");
+	T_EQ(syscall(SYS_ioprio_get, 1, 0), PRIO_BE(7));
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_ioprio(void)
+{
+	if (!t_is_root())
+		return t_skip("the trace events need root");
+	return sh_in_child(ioprio_child);
+}
+
+/*
+ * CAP_SYS_ADMIN dropped by capset() in this thread only (the raw system
+ * call: glibc has no broadcast for it): the helper still has it, and is
+ * not used; after the handoff sethostname() is refused.
+ */
+static enum t_result capset_child(void)
+{
+	struct { uint32_t version; int pid; } hdr = { 0x20080522 /* _LINUX_CAPABILITY_VERSION_3 */, 0 };
+	struct { uint32_t effective, permitted, inheritable; } data[2];
+	aio_context_t ctx = t_setup_ctx(16);
+
+	if (unshare(CLONE_NEWUTS))
+		t_bail("unshare(CLONE_NEWUTS): %s", strerror(errno));
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	if (syscall(SYS_capget, &hdr, data))
+		t_bail("capget: %s", strerror(errno));
+	data[0].effective &= ~(1u << 21);	/* CAP_SYS_ADMIN */
+	data[0].permitted &= ~(1u << 21);
+	if (syscall(SYS_capset, &hdr, data))
+		t_bail("capset without CAP_SYS_ADMIN: %s", strerror(errno));
+	refused_then_fresh_helper(ctx, "cred");
+	T_ERRNO(sethostname(NEW_HOSTNAME, strlen(NEW_HOSTNAME)), EPERM);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_capset(void)
+{
+	if (!t_is_root())
+		return t_skip("dropping CAP_SYS_ADMIN needs it first: run as root");
+	return sh_in_child(capset_child);
+}
+
+/* Other supplementary groups: the helper keeps the old list, and is not used. */
+static enum t_result groups_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(16);
+	gid_t want = NEW_ID, got[4];
+
+	if (!hands_off_now(ctx))
+		return T_FAIL;
+	if (setgroups(1, &want))
+		t_bail("setgroups(%d): %s", NEW_ID, strerror(errno));
+	refused_then_fresh_helper(ctx, "cred");
+	T_EQ(getgroups(4, got), 1);
+	T_EQ(got[0], NEW_ID);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_groups(void)
+{
+	if (!t_is_root())
+		return t_skip("setgroups() needs CAP_SETGID here: run as root");
+	return sh_in_child(groups_child);
+}
+
 static enum t_result traced_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
@@ -533,6 +717,13 @@ int main(void)
 		{ "after unshare(CLONE_FILES) and close a parked helper of the old file table is not used", test_files },
 		{ "an I/O flusher (PR_SET_IO_FLUSHER) does not hand off", test_io_flusher },
 		{ "a traced caller (PTRACE_TRACEME) does not hand off", test_traced },
+		{ "after unshare(CLONE_NEWUTS) and sethostname() a parked helper of the old namespaces is not used (check=namespaces)",
+		  test_uts },
+		{ "after unshare(CLONE_NEWNS) and a mount a parked helper of the old fs is not used (check=fs); the mount holds after",
+		  test_mnt },
+		{ "after ioprio_set() a parked helper of the old I/O priority is not used (check=ioprio)", test_ioprio },
+		{ "after capset() drops CAP_SYS_ADMIN a parked helper that has it is not used (check=cred)", test_capset },
+		{ "after setgroups() to another list a parked helper of the old list is not used (check=cred)", test_groups },
 	};
 
 	t_require_syslet();

@@ -294,126 +294,40 @@ static enum t_result test_loginuid(void)
  * the kernel's uprobe task state (t->utask) for ever, and must still hand
  * off; the probe goes on firing for the user context.
  */
-struct uprobe {
-	char group[48];
-	char dir[160];		/* our tracefs instance */
-};
-
 static void __attribute__((noinline)) uprobe_target(void)
 {
 	__asm__ __volatile__("" ::: "memory");
 }
 
-/* Offset of @fn in the file it was mapped from, and that file's path. */
-static unsigned long file_offset(void *fn, char *path, size_t len)
-{
-	unsigned long addr = (unsigned long)fn, start, end, pgoff;
-	char line[4200], file[4096];
-	FILE *f = fopen("/proc/self/maps", "re");
-
-	if (!f)
-		t_bail("open /proc/self/maps: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		file[0] = '\0';
-		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %4095s", &start, &end, &pgoff, file) < 3)
-			continue;
-		if (addr >= start && addr < end && file[0] == '/') {
-			fclose(f);
-			snprintf(path, len, "%s", file);
-			return addr - start + pgoff;
-		}
-	}
-	fclose(f);
-	t_bail("%p: not in a file mapping of /proc/self/maps", fn);
-}
-
-static void uprobe_define(struct uprobe *u)
-{
-	char path[4096], def[4400];
-	unsigned long off = file_offset((void *)uprobe_target, path, sizeof(path));
-	int fd;
-
-	snprintf(u->group, sizeof(u->group), "aio_syslet_%d", (int)getpid());
-	snprintf(def, sizeof(def), "p:%s/target %s:0x%lx\n", u->group, path, off);
-	fd = open(SH_TRACEFS "/uprobe_events", O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0 || write(fd, def, strlen(def)) != (ssize_t)strlen(def))
-		t_bail("define %s in " SH_TRACEFS "/uprobe_events: %s", def, strerror(errno));
-	close(fd);
-	snprintf(u->dir, sizeof(u->dir), SH_TRACEFS "/instances/aio-syslet-%d-uprobe", (int)getpid());
-	sh_trace_no_cmdlines();
-	if (mkdir(u->dir, 0700) && errno != EEXIST)
-		t_bail("mkdir %s: %s", u->dir, strerror(errno));
-	snprintf(path, sizeof(path), "%s/events/%s/target/enable", u->dir, u->group);
-	sh_trace_write(path, "1");
-}
-
-static long uprobe_hits(struct uprobe *u)
-{
-	char path[256], line[512];
-	long n = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/trace", u->dir);
-	f = fopen(path, "re");
-	if (!f)
-		t_bail("open %s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f))
-		if (line[0] != '#' && strstr(line, " target:"))
-			n++;
-	fclose(f);
-	return n;
-}
-
-static void uprobe_remove(struct uprobe *u)
-{
-	char path[256], def[80];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/events/%s/target/enable", u->dir, u->group);
-	sh_trace_write(path, "0");
-	if (rmdir(u->dir))
-		t_diag("rmdir %s: %s", u->dir, strerror(errno));
-	snprintf(def, sizeof(def), "-:%s/target\n", u->group);
-	fd = open(SH_TRACEFS "/uprobe_events", O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0 || write(fd, def, strlen(def)) != (ssize_t)strlen(def))
-		t_diag("remove %s/target from uprobe_events: %s", u->group, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
 static enum t_result uprobe_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(8);
-	struct uprobe u;
+	struct sh_uprobe u;
 
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
-	uprobe_define(&u);
+	sh_uprobe_define(&u, (void *)uprobe_target, 'p');
 	uprobe_target();
-	T_EQ(uprobe_hits(&u), 1);
+	T_EQ(sh_uprobe_hits(&u), 1);
 	for (int i = 0; i < 3; i++) {
 		if (!T_TRUE(sh_wait_parked(1, 5000)))
 			break;
 		if (!T_TRUE(sh_read_runs(ctx, true)))
 			t_diag("read %d: a thread that hit a uprobe did not hand off", i);
 		uprobe_target();
-		T_EQ(uprobe_hits(&u), 2 + i);
+		T_EQ(sh_uprobe_hits(&u), 2 + i);
 	}
-	uprobe_remove(&u);
+	sh_uprobe_remove(&u);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }
 
 static enum t_result test_uprobe(void)
 {
-	if (!t_is_root())
-		return t_skip("defining a uprobe needs root");
-	if (access(SH_TRACEFS "/uprobe_events", F_OK) &&
-	    mount("nodev", SH_TRACEFS, "tracefs", 0, NULL) == 0 &&
-	    access(SH_TRACEFS "/uprobe_events", F_OK))
-		return t_skip("this kernel has no uprobe events (CONFIG_UPROBE_EVENTS)");
-	if (access(SH_TRACEFS "/uprobe_events", F_OK))
-		return t_skip("no " SH_TRACEFS "/uprobe_events: %s", strerror(errno));
+	const char *why = sh_uprobe_unavailable();
+
+	if (why)
+		return t_skip("%s", why);
 	return sh_in_child(uprobe_child);
 }
 

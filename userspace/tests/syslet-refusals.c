@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Description: each per-thread state that keeps a thread from handing off
+ * (aio-syslet.rst, "What does not hand off") does, with a helper parked:
+ * the read runs to its end in io_submit(), the syslet_unarmed event
+ * names the state, and once the state is gone the same process hands
+ * off again (the positive control).  The states: being a tracer, an
+ * io_uring task context, syscall user dispatch, SCHED_DEADLINE, a
+ * pending uretprobe.
+ */
+#include "syslet-helpers.h"
+
+#include <linux/io_uring.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH	59
+#define PR_SYS_DISPATCH_OFF		0
+#define PR_SYS_DISPATCH_ON		1
+#endif
+#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
+#define SYSCALL_DISPATCH_FILTER_ALLOW	0
+#endif
+#ifndef SCHED_DEADLINE
+#define SCHED_DEADLINE			6
+#endif
+
+/*
+ * A helper is parked, yet the read on @ctx runs synchronously, and the
+ * syslet_unarmed event says "reason=@reason" for this process.
+ */
+static bool refused(aio_context_t ctx, const char *reason)
+{
+	struct sh_trace unarmed;
+	char match[64];
+	bool ok;
+
+	ok = T_TRUE(sh_wait_parked(1, 5000));
+	sh_trace_start(&unarmed, "syslet_unarmed");
+	ok &= T_TRUE(sh_read_runs(ctx, false));
+	snprintf(match, sizeof(match), "reason=%s", reason);
+	if (!T_TRUE(sh_trace_count(&unarmed, match) >= 1))
+		t_diag("no syslet_unarmed event with %s", match);
+	sh_trace_stop(&unarmed);
+	return ok;
+}
+
+/* The positive control: with a helper parked, the read hands off. */
+static bool hands_off(aio_context_t ctx)
+{
+	return T_TRUE(sh_wait_parked(1, 5000)) && T_TRUE(sh_read_runs(ctx, true));
+}
+
+/* A tracer (PTRACE_SEIZE of a child) does not hand off until its tracee is gone. */
+static enum t_result tracer_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	int st = 0;
+	pid_t pid;
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	pid = t_fork();
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	if (ptrace(PTRACE_SEIZE, pid, 0, 0)) {
+		t_kill_child(pid);
+		return t_skip("PTRACE_SEIZE of our own child: %s", strerror(errno));
+	}
+	refused(ctx, "ptrace");
+	/* The tracee reaped, this thread traces nothing. */
+	T_EQ(kill(pid, SIGKILL), 0);
+	T_EQ(waitpid(pid, &st, 0), pid);
+	T_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	hands_off(ctx);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_tracer(void)
+{
+	if (!t_is_root())
+		return t_skip("the trace events need root");
+	return sh_in_child(tracer_child);
+}
+
+/*
+ * io_uring_setup() gives the thread an io_uring task context, which stays
+ * until the thread exits: the thread reads synchronously from then on,
+ * even with the ring closed; a thread made afterwards hands off.
+ */
+static aio_context_t uring_ctx;
+
+static enum t_result uring_other_thread(void)
+{
+	hands_off(uring_ctx);
+	return t_result();
+}
+
+static enum t_result uring_child(void)
+{
+	struct io_uring_params p;
+	struct iocb *none = NULL;
+	int fd;
+
+	uring_ctx = t_setup_ctx(8);
+	if (!sh_warm_up(uring_ctx))
+		return T_FAIL;
+	memset(&p, 0, sizeof(p));
+	fd = syscall(SYS_io_uring_setup, 4, &p);
+	if (fd < 0) {
+		T_EQ(sys_io_destroy(uring_ctx), 0);
+		return t_skip("io_uring_setup: %s (io_uring off here)", strerror(errno));
+	}
+	refused(uring_ctx, "io_uring");
+	close(fd);
+	refused(uring_ctx, "io_uring");
+	/* Another thread of the process has no io_uring context. */
+	T_EQ(sys_io_submit(uring_ctx, 0, &none), 0);
+	T_EQ(sh_in_thread(uring_other_thread), T_PASS);
+	T_EQ(sys_io_destroy(uring_ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_io_uring(void)
+{
+	if (!t_is_root())
+		return t_skip("the trace events need root");
+	return sh_in_child(uring_child);
+}
+
+/*
+ * Syscall user dispatch (here letting every system call through): the
+ * thread reads synchronously while it is on, and hands off once it is off.
+ */
+static enum t_result dispatch_child(void)
+{
+	static volatile char selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	aio_context_t ctx = t_setup_ctx(8);
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0, &selector)) {
+		T_EQ(sys_io_destroy(ctx), 0);
+		return t_skip("PR_SET_SYSCALL_USER_DISPATCH: %s", strerror(errno));
+	}
+	refused(ctx, "syscall_user_dispatch");
+	T_EQ(prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0), 0);
+	hands_off(ctx);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_dispatch(void)
+{
+	if (!t_is_root())
+		return t_skip("the trace events need root");
+	return sh_in_child(dispatch_child);
+}
+
+struct dl_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
+static int set_policy(uint32_t policy)
+{
+	struct dl_attr a = { .size = sizeof(a), .sched_policy = policy };
+
+	if (policy == SCHED_DEADLINE) {
+		a.sched_runtime = 10 * 1000 * 1000;
+		a.sched_deadline = a.sched_period = 100 * 1000 * 1000;
+	}
+	return syscall(SYS_sched_setattr, 0, &a, 0) ? -errno : 0;
+}
+
+/*
+ * A SCHED_DEADLINE thread does not hand off; back to SCHED_OTHER, it
+ * does.  A deadline task cannot create threads, so the read's rescuer
+ * starts before the policy changes, and the trace instance too.
+ */
+static enum t_result deadline_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	struct sh_trace unarmed;
+	struct sh_block b;
+	long ret;
+	int err;
+
+	if (!sh_warm_up(ctx) || !T_TRUE(sh_wait_parked(1, 5000)))
+		return T_FAIL;
+	sh_trace_start(&unarmed, "syslet_unarmed");
+	sh_block_start(&b, ctx, SH_READ_DATA, SH_SYNC_MS);
+	err = set_policy(SCHED_DEADLINE);
+	if (err) {
+		sh_block_stop_rescuer(&b);
+		sh_block_finish(&b);
+		sh_trace_stop(&unarmed);
+		T_EQ(sys_io_destroy(ctx), 0);
+		return t_skip("sched_setattr(SCHED_DEADLINE): %s", strerror(-err));
+	}
+	T_EQ(sched_getscheduler(0), SCHED_DEADLINE);
+	ret = sh_block_submit(&b);
+	T_EQ(set_policy(SCHED_OTHER), 0);
+	T_TRUE(sh_expect_sync(&b, ret));
+	T_TRUE(sh_block_finish(&b));
+	T_TRUE(sh_trace_count(&unarmed, "reason=deadline") >= 1);
+	sh_trace_stop(&unarmed);
+	hands_off(ctx);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_deadline(void)
+{
+	if (!t_is_root())
+		return t_skip("SCHED_DEADLINE and the trace events need root");
+	return sh_in_child(deadline_child);
+}
+
+/*
+ * A return probe hijacks the return address of the function it probes,
+ * on the user stack; what puts it back is the task's.  While the thread
+ * is inside a function with a return probe, it reads synchronously;
+ * after it returned (the probe fired) it hands off, probe or not.
+ */
+static bool __attribute__((noinline)) probed_read(aio_context_t ctx, bool handoff)
+{
+	bool ok = sh_read_runs(ctx, handoff);
+
+	__asm__ __volatile__("" ::: "memory");
+	return ok;
+}
+
+static enum t_result uretprobe_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	struct sh_trace unarmed;
+	struct sh_uprobe u;
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	sh_uprobe_define(&u, (void *)probed_read, 'r');
+	T_TRUE(sh_wait_parked(1, 5000));
+	sh_trace_start(&unarmed, "syslet_unarmed");
+	T_TRUE(probed_read(ctx, false));
+	T_EQ(sh_uprobe_hits(&u), 1);
+	T_TRUE(sh_trace_count(&unarmed, "reason=uretprobe") >= 1);
+	sh_trace_stop(&unarmed);
+	/* Outside the probed function, the thread hands off. */
+	hands_off(ctx);
+	sh_uprobe_remove(&u);
+	/* And inside it, once the probe is gone. */
+	T_TRUE(sh_wait_parked(1, 5000));
+	T_TRUE(probed_read(ctx, true));
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_uretprobe(void)
+{
+	const char *why = sh_uprobe_unavailable();
+
+	if (why)
+		return t_skip("%s", why);
+	return sh_in_child(uretprobe_child);
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		{ "a tracer reads synchronously (reason=ptrace); with its tracee reaped it hands off",
+		  test_tracer },
+		{ "a thread with an io_uring context reads synchronously (reason=io_uring), even with the ring closed; another thread hands off",
+		  test_io_uring },
+		{ "syscall user dispatch on: synchronous (reason=syscall_user_dispatch); off: hands off",
+		  test_dispatch },
+		{ "SCHED_DEADLINE: synchronous (reason=deadline); SCHED_OTHER again: hands off",
+		  test_deadline },
+		{ "inside a function with a return probe: synchronous (reason=uretprobe); outside it, or with the probe gone: hands off",
+		  test_uretprobe },
+	};
+
+	t_require_syslet();
+	return T_RUN(cases);
+}

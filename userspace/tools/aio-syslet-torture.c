@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * aio-syslet-torture: processes that keep reads handed off while they are
+ * killed, exec, fork and make threads, for a given time; every read of a
+ * process that is not killed must end in exactly one event with its byte.
+ *
+ * Each victim process runs reader threads.  A reader submits 1 to 3 reads
+ * of empty pipes in one io_submit() (resubmitting the rest after a short
+ * count, as the updated libaio does), starts a thread that writes each
+ * pipe a few milliseconds later, and reaps the events on its own context:
+ * a missing event is "lost", a second one for a read "duplicated", a
+ * wrong result or byte "wrong".  Meanwhile the parent picks a victim now
+ * and then and kills it (SIGKILL: it is replaced), has its main thread
+ * exec the program again, has it fork a child that does reads of its own,
+ * or sends it a SIGUSR1 that lands on any of its threads.  At the end
+ * every victim is told to stop, ends its reads and reports; the program
+ * prints the totals and exits 1 if anything was lost, duplicated or
+ * wrong, or a victim died other than by our SIGKILL.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG		"aio-syslet-torture"
+#define EXIT_USAGE	2
+#define MAX_VICTIMS	64
+#define MAX_READERS	16
+#define BATCH		3
+
+/* Counters of one victim slot, in memory shared by every process. */
+struct slot_stats {
+	atomic_long reads, lost, dup, wrong, short_counts, errors;
+	atomic_long execs, forks, fork_bad, threads, signals, injected, interrupted;
+	atomic_int pid;
+	atomic_int want_exec, want_fork;	/* the parent's requests */
+};
+
+struct shared {
+	struct slot_stats slot[MAX_VICTIMS];
+	atomic_long kills, victims;
+	atomic_int stop;
+};
+
+static struct shared *sh;
+static unsigned int opt_seconds = 60, opt_victims = 4, opt_readers = 4;
+static uint64_t opt_seed = 1;
+/* Under fault injection, ENOMEM and EAGAIN are expected: counted, not errors. */
+static bool opt_faults;
+/*
+ * make check's proof that a lost event is reported: with
+ * AIO_SYSLET_TORTURE_FORGET=1 each victim ignores the first event it
+ * reaps, as if it never came, and waits 1 s, not 10, for it; no victim
+ * is killed or made to exec then.
+ */
+static atomic_int forget;
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, PROG ": ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static long io_setup_(unsigned int nr, aio_context_t *ctx)
+{
+	return syscall(SYS_io_setup, nr, ctx);
+}
+
+static long io_destroy_(aio_context_t ctx)
+{
+	return syscall(SYS_io_destroy, ctx);
+}
+
+static long io_submit_(aio_context_t ctx, long nr, struct iocb **list)
+{
+	return syscall(SYS_io_submit, ctx, nr, list);
+}
+
+static long io_getevents_(aio_context_t ctx, long min, long nr, struct io_event *ev,
+			  struct timespec *ts)
+{
+	return syscall(SYS_io_getevents, ctx, min, nr, ev, ts);
+}
+
+/* ---- the victim ---- */
+
+static struct slot_stats *me;
+
+/* A failure of @what with @err: injected (under --faults) or an error, the first described. */
+static void failed(const char *what, int err)
+{
+	if (opt_faults && (err == ENOMEM || err == EAGAIN || err == ENFILE || err == EMFILE))
+		atomic_fetch_add(&me->injected, 1);
+	else if (atomic_fetch_add(&me->errors, 1) < 3)
+		fprintf(stderr, PROG ": pid %d: %s: %s\n", (int)getpid(), what,
+			err ? strerror(err) : "returned 0");
+}
+
+struct feed {
+	int fd[BATCH];
+	char byte[BATCH];
+	int n;
+	int delay_ms;
+};
+
+static void *feeder(void *arg)
+{
+	struct feed *f = arg;
+
+	usleep((useconds_t)f->delay_ms * 1000);
+	for (int i = 0; i < f->n; i++)
+		if (write(f->fd[i], &f->byte[i], 1) != 1)
+			failed("write to a pipe", errno);
+	return NULL;
+}
+
+/* One round: n reads of n new pipes, written a few ms later, each ending once. */
+static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
+{
+	struct iocb cb[BATCH], *list[BATCH];
+	struct io_event ev[BATCH];
+	char buf[BATCH] = { 0 };
+	int p[BATCH][2], done = 0, seen = 0;
+	struct feed f = { .n = n, .delay_ms = 1 + (int)(next_rand(rnd) % 8) };
+	pthread_t th;
+	long long deadline;
+
+	for (int i = 0; i < n; i++) {
+		if (pipe2(p[i], O_CLOEXEC)) {
+			failed("pipe2", errno);
+			while (i-- > 0) {
+				close(p[i][0]);
+				close(p[i][1]);
+			}
+			return;
+		}
+		memset(&cb[i], 0, sizeof(cb[i]));
+		cb[i].aio_lio_opcode = IOCB_CMD_PREAD;
+		cb[i].aio_fildes = (uint32_t)p[i][0];
+		cb[i].aio_buf = (uintptr_t)&buf[i];
+		cb[i].aio_nbytes = 1;
+		cb[i].aio_data = (uint64_t)i;
+		list[i] = &cb[i];
+		f.fd[i] = p[i][1];
+		f.byte[i] = (char)('a' + (next_rand(rnd) % 26));
+	}
+	if (pthread_create(&th, NULL, feeder, &f)) {
+		/* EAGAIN while another thread execs: the round is dropped, uncounted. */
+		for (int i = 0; i < n; i++) {
+			close(p[i][0]);
+			close(p[i][1]);
+		}
+		usleep(1000);
+		return;
+	}
+	atomic_fetch_add(&me->threads, 1);
+	/* Submit all n, resubmitting the rest after a short count. */
+	while (done < n) {
+		long r = io_submit_(ctx, n - done, list + done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			failed("io_submit", r < 0 ? errno : 0);
+			break;
+		}
+		if (done + r < n)
+			atomic_fetch_add(&me->short_counts, 1);
+		done += (int)r;
+	}
+	/* Reap what was submitted: each once, with its byte. */
+	deadline = now_ms() + (getenv("AIO_SYSLET_TORTURE_FORGET") ? 1000 : 10000);
+	while (seen < done && now_ms() < deadline) {
+		struct timespec ts = { 0, 100 * 1000000L };
+		long got = io_getevents_(ctx, 1, done - seen, ev, &ts);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		for (long k = 0; k < got; k++) {
+			unsigned int i = (unsigned int)ev[k].data;
+
+			if (atomic_exchange(&forget, 0))
+				continue;
+
+			if (i >= (unsigned int)done || ev[k].obj != (uintptr_t)&cb[i]) {
+				if (atomic_fetch_add(&me->wrong, 1) < 3)
+					fprintf(stderr, PROG ": pid %d: an event for no read of this round: data %llu of %d\n",
+						(int)getpid(), (unsigned long long)ev[k].data, done);
+				continue;
+			}
+			if (buf[i] == 0x7f) {
+				atomic_fetch_add(&me->dup, 1);
+				continue;
+			}
+			if (opt_faults && ev[k].res == -ENOMEM) {
+				atomic_fetch_add(&me->injected, 1);
+			} else if (ev[k].res == -EINTR) {
+				/* A SIGUSR1 interrupted the blocked read, as it would on stock. */
+				atomic_fetch_add(&me->interrupted, 1);
+			} else if (ev[k].res != 1 || buf[i] != f.byte[i]) {
+				if (atomic_fetch_add(&me->wrong, 1) < 3)
+					fprintf(stderr, PROG ": pid %d: read %u of %d: res %lld, byte 0x%02x, wrote 0x%02x\n",
+						(int)getpid(), i, done, (long long)ev[k].res,
+						(unsigned char)buf[i], (unsigned char)f.byte[i]);
+			}
+			buf[i] = 0x7f;	/* marks it reaped */
+			seen++;
+		}
+	}
+	atomic_fetch_add(&me->lost, done - seen);
+	atomic_fetch_add(&me->reads, seen);
+	pthread_join(th, NULL);
+	for (int i = 0; i < n; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+}
+
+static void *reader(void *arg)
+{
+	uint64_t rnd = (uint64_t)(uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
+	aio_context_t ctx = 0;
+
+	while (io_setup_(BATCH * 2, &ctx)) {
+		failed("io_setup", errno);
+		if (atomic_load(&sh->stop))
+			return NULL;
+		usleep(10000);
+	}
+	while (!atomic_load(&sh->stop))
+		one_round(ctx, &rnd, 1 + (int)(next_rand(&rnd) % BATCH));
+	io_destroy_(ctx);
+	return NULL;
+}
+
+/* SIGUSR1 is noise: it interrupts whatever thread it lands on. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&me->signals, 1);
+}
+
+/*
+ * A child forked by a victim (whose readers have reads in flight): a few
+ * rounds of its own, counted apart from the victim's, then its verdict.
+ */
+static int forked_child(void)
+{
+	static struct slot_stats mine;
+	aio_context_t ctx = 0;
+	uint64_t rnd = (uint64_t)getpid();
+
+	me = &mine;
+	if (io_setup_(BATCH * 2, &ctx))
+		return opt_faults && (errno == ENOMEM || errno == EAGAIN) ? 0 : 1;
+	for (int i = 0; i < 5; i++)
+		one_round(ctx, &rnd, 1 + (int)(next_rand(&rnd) % BATCH));
+	io_destroy_(ctx);
+	return atomic_load(&mine.reads) > 0 && !atomic_load(&mine.lost) &&
+	       !atomic_load(&mine.dup) && !atomic_load(&mine.wrong) &&
+	       !atomic_load(&mine.errors) ? 0 : 1;
+}
+
+static char *self_exe;
+
+/*
+ * The victims' signals, blocked across exec (the mask and what is pending
+ * survive it) until the new image has its handlers: a signal in between
+ * would kill it.
+ */
+static void victim_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(how, &set, NULL);
+}
+
+/*
+ * Under --faults, a victim has the kernel's fault injection (failslab,
+ * fail_page_alloc with task-filter) fail its own allocations and those
+ * of every thread it makes, the syslet helpers included: "1" once it
+ * runs, so that its exec() from the parent is not what fails.  This
+ * thread's only (/proc/self is the leader's); an open() that an
+ * injected fault fails is tried again.
+ */
+static void set_make_it_fail(const char *val)
+{
+	int fd, tries = 0;
+
+	while ((fd = open("/proc/thread-self/make-it-fail", O_WRONLY | O_CLOEXEC)) < 0 &&
+	       (errno == ENOMEM || errno == EAGAIN) && ++tries < 1000)
+		;
+	if (fd < 0)
+		die("--faults: /proc/thread-self/make-it-fail: %s (a kernel without CONFIG_FAULT_INJECTION?)",
+		    strerror(errno));
+	if (write(fd, val, 1) != 1)
+		die("--faults: write %s to /proc/thread-self/make-it-fail: %s", val,
+		    strerror(errno));
+	close(fd);
+}
+
+static int victim(int slot)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	pthread_t th[MAX_READERS];
+
+	me = &sh->slot[slot];
+	atomic_store(&me->pid, getpid());
+	if (getenv("AIO_SYSLET_TORTURE_FORGET") && !atomic_load(&me->execs))
+		atomic_store(&forget, 1);
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	victim_signals(SIG_UNBLOCK);
+	for (unsigned int i = 0; i < opt_readers; i++) {
+		int err;
+
+		while ((err = pthread_create(&th[i], NULL, reader,
+					     (void *)(uintptr_t)(slot * 100 + i + 1)))) {
+			failed("pthread_create", err);
+			usleep(10000);
+		}
+	}
+	while (!atomic_load(&sh->stop)) {
+		usleep(5000);
+		if (atomic_exchange(&me->want_fork, 0)) {
+			pid_t pid = fork();
+			int st = 0;
+
+			if (pid == 0)
+				_exit(forked_child());
+			if (pid < 0) {
+				failed("fork", errno);
+				continue;
+			}
+			atomic_fetch_add(&me->forks, 1);
+			if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+				atomic_fetch_add(&me->fork_bad, 1);
+		}
+		if (atomic_exchange(&me->want_exec, 0)) {
+			/* This thread execs while the readers have reads in flight. */
+			char s[16], secs[16];
+
+			snprintf(s, sizeof(s), "%d", slot);
+			snprintf(secs, sizeof(secs), "%u", opt_readers);
+			atomic_fetch_add(&me->execs, 1);
+			victim_signals(SIG_BLOCK);
+			/*
+			 * An exec that fails past its point of no return kills
+			 * the process (SIGSEGV), on any kernel: no fault in it.
+			 * The new image fails again from its start.
+			 */
+			if (opt_faults)
+				set_make_it_fail("0");
+			execl(self_exe, PROG, "--victim", s, secs, opt_faults ? "1" : "0", (char *)NULL);
+			failed("exec", errno);
+		}
+	}
+	for (unsigned int i = 0; i < opt_readers; i++)
+		pthread_join(th[i], NULL);
+	return 0;
+}
+
+/* ---- the parent ---- */
+
+static pid_t start_victim(int slot)
+{
+	char s[16], r[16];
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		victim_signals(SIG_BLOCK);
+		snprintf(s, sizeof(s), "%d", slot);
+		snprintf(r, sizeof(r), "%u", opt_readers);
+		execl(self_exe, PROG, "--victim", s, r, opt_faults ? "1" : "0", (char *)NULL);
+		_exit(127);
+	}
+	atomic_fetch_add(&sh->victims, 1);
+	return pid;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: " PROG " [-T SECONDS] [-p VICTIMS] [-t READERS] [--seed N]\n"
+		"  -T SECONDS  how long to run (default 60)\n"
+		"  -p VICTIMS  victim processes (1-%d, default 4)\n"
+		"  -t READERS  reader threads per victim (1-%d, default 4)\n"
+		"  --seed N    the choice of victims and actions (default 1)\n"
+		"  --faults    under fault injection: ENOMEM and EAGAIN are counted, not errors\n",
+		MAX_VICTIMS, MAX_READERS);
+}
+
+static unsigned long parse_num(const char *what, const char *s, unsigned long min,
+			       unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || v < min || v > max) {
+		fprintf(stderr, PROG ": %s '%s': expected a number from %lu to %lu\n", what, s,
+			min, max);
+		usage();
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	pid_t pids[MAX_VICTIMS];
+	long long end;
+	long tot[13] = { 0 };
+	int bad = 0;
+
+	self_exe = "/proc/self/exe";
+	if (argc == 5 && !strcmp(argv[1], "--victim")) {
+		/* The counters: the memfd the parent left at fd 3 (exec keeps it). */
+		int slot = (int)parse_num("slot", argv[2], 0, MAX_VICTIMS - 1);
+		int fd = 3;
+
+		opt_readers = (unsigned int)parse_num("readers", argv[3], 1, MAX_READERS);
+		opt_faults = parse_num("faults", argv[4], 0, 1);
+		sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (sh == MAP_FAILED)
+			die("mmap of the shared counters (fd 3): %s", strerror(errno));
+		if (opt_faults)
+			set_make_it_fail("1");
+		return victim(slot);
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-T") && i + 1 < argc)
+			opt_seconds = (unsigned int)parse_num("-T", argv[++i], 1, 86400);
+		else if (!strcmp(argv[i], "-p") && i + 1 < argc)
+			opt_victims = (unsigned int)parse_num("-p", argv[++i], 1, MAX_VICTIMS);
+		else if (!strcmp(argv[i], "-t") && i + 1 < argc)
+			opt_readers = (unsigned int)parse_num("-t", argv[++i], 1, MAX_READERS);
+		else if (!strcmp(argv[i], "--faults"))
+			opt_faults = true;
+		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			opt_seed = parse_num("--seed", argv[++i], 1, ~0UL);
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage();
+			return 0;
+		} else {
+			fprintf(stderr, PROG ": unknown argument '%s'\n", argv[i]);
+			usage();
+			return EXIT_USAGE;
+		}
+	}
+	/* The counters live in a memfd at fd 3, which victims keep across exec. */
+	{
+		int fd = memfd_create(PROG, 0);
+
+		if (fd < 0 || ftruncate(fd, sizeof(*sh)) || dup2(fd, 3) != 3)
+			die("memfd for the shared counters: %s", strerror(errno));
+		sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, 3, 0);
+		if (sh == MAP_FAILED)
+			die("mmap: %s", strerror(errno));
+	}
+	signal(SIGPIPE, SIG_IGN);
+	for (unsigned int i = 0; i < opt_victims; i++)
+		pids[i] = start_victim((int)i);
+	end = now_ms() + opt_seconds * 1000LL;
+	while (now_ms() < end) {
+		unsigned int v = (unsigned int)(next_rand(&opt_seed) % opt_victims);
+		unsigned int act = (unsigned int)(next_rand(&opt_seed) % 4);
+
+		usleep((useconds_t)(20 + next_rand(&opt_seed) % 180) * 1000);
+		/* A kill or an exec would take the forgotten event's round with it. */
+		if (act <= 1 && getenv("AIO_SYSLET_TORTURE_FORGET"))
+			act = 3;
+		if (act == 0) {
+			int st;
+
+			kill(pids[v], SIGKILL);
+			waitpid(pids[v], &st, 0);
+			atomic_fetch_add(&sh->kills, 1);
+			/* A killed victim's rounds in flight were never counted. */
+			pids[v] = start_victim((int)v);
+		} else if (act == 1) {
+			atomic_store(&sh->slot[v].want_exec, 1);
+		} else if (act == 2) {
+			atomic_store(&sh->slot[v].want_fork, 1);
+		} else {
+			kill(pids[v], SIGUSR1);
+		}
+	}
+	atomic_store(&sh->stop, 1);
+	for (unsigned int i = 0; i < opt_victims; i++) {
+		long long give_up = now_ms() + 30000;
+		pid_t got;
+		int st = 0;
+
+		while ((got = waitpid(pids[i], &st, WNOHANG)) == 0 && now_ms() < give_up)
+			usleep(10000);
+		if (got == 0) {
+			fprintf(stderr, PROG ": victim %d (pid %d) still running 30 s after the stop: killed\n",
+				i, (int)pids[i]);
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], &st, 0);
+			bad = 1;
+		} else if (got != pids[i] || !WIFEXITED(st) || WEXITSTATUS(st)) {
+			fprintf(stderr, PROG ": victim %d (pid %d) ended badly: status 0x%x\n", i,
+				(int)pids[i], st);
+			bad = 1;
+		}
+	}
+	for (unsigned int i = 0; i < opt_victims; i++) {
+		struct slot_stats *s = &sh->slot[i];
+
+		tot[0] += atomic_load(&s->reads);
+		tot[1] += atomic_load(&s->lost);
+		tot[2] += atomic_load(&s->dup);
+		tot[3] += atomic_load(&s->wrong);
+		tot[4] += atomic_load(&s->short_counts);
+		tot[5] += atomic_load(&s->errors);
+		tot[6] += atomic_load(&s->execs);
+		tot[7] += atomic_load(&s->forks);
+		tot[8] += atomic_load(&s->fork_bad);
+		tot[9] += atomic_load(&s->threads);
+		tot[10] += atomic_load(&s->signals);
+		tot[11] += atomic_load(&s->injected);
+		tot[12] += atomic_load(&s->interrupted);
+	}
+	printf(PROG ": %u s, %ld victims, %ld kills, %ld execs, %ld forks (%ld bad), %ld threads, %ld signals\n",
+	       opt_seconds, atomic_load(&sh->victims), atomic_load(&sh->kills), tot[6], tot[7],
+	       tot[8], tot[9], tot[10]);
+	printf(PROG ": reads %ld, lost %ld, duplicated %ld, wrong %ld, interrupted %ld, short counts %ld, errors %ld, injected failures %ld\n",
+	       tot[0], tot[1], tot[2], tot[3], tot[12], tot[4], tot[5], tot[11]);
+	if (tot[1] || tot[2] || tot[3] || tot[5] || tot[8] || bad || !tot[0]) {
+		printf(PROG ": FAILED\n");
+		return 1;
+	}
+	printf(PROG ": passed\n");
+	return 0;
+}
