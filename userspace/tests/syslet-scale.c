@@ -26,8 +26,6 @@ struct reader {
 static atomic_int go;
 static struct reader readers[NR_THREADS];
 
-#define PF_EXITING	0x00000004UL
-
 /*
  * Thread @tid is a helper (PF_USER_WORKER): parked, or finishing an
  * operation; not one that is exiting, which the pool no longer counts.
@@ -44,7 +42,7 @@ static bool is_helper(pid_t pid, pid_t tid, void *arg)
 	char state;
 
 	if (!t_task_stat(pid, tid, &state, &flags) || !(flags & SH_PF_USER_WORKER) ||
-	    (flags & PF_EXITING) || state == 'Z' || state == 'X')
+	    (flags & SH_PF_EXITING) || state == 'Z' || state == 'X')
 		return false;
 	if (set->n < (int)(sizeof(set->tid) / sizeof(set->tid[0])))
 		set->tid[set->n++] = tid;

@@ -24,8 +24,9 @@
  * io_submit() would make it): long enough even under TCG with KASAN.
  */
 #define SH_HANDOFF_MS		3000
-/* task->flags bit that /proc/PID/task/TID/stat shows for a syslet helper. */
+/* task->flags bits that /proc/PID/task/TID/stat shows: a syslet helper, an exiting task. */
 #define SH_PF_USER_WORKER	0x00004000UL
+#define SH_PF_EXITING		0x00000004UL
 /* The per-process bound on helpers. */
 #define SH_MAX_THREADS_SYSCTL	"/proc/sys/fs/aio-syslet-max-threads"
 
