@@ -70,6 +70,7 @@
 #define ODD_SIZE	(2 * MAX_LEN)	/* the read-only and the unmapped area */
 #define DEV_REGION	(1 << 20)	/* bytes of --device used */
 #define MAX_REPORTS	5		/* full reports; later differences get one line */
+#define MAX_REPINS	4		/* runs of a batch whose CPU keeps going off line */
 #define MAX_DYING	8		/* io_destroy() calls in flight */
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -1885,20 +1886,54 @@ static void parse_args(int argc, char **argv)
 		opt.batches = ULONG_MAX;
 }
 
+/* The CPU the process runs on, or -1 if it could not be pinned. */
+static int pinned_cpu = -1;
+
+/*
+ * Free ring slots are cached per CPU: on one CPU a full ring's count is
+ * exact.  Pins the process to the CPU it runs on; false, with errno, if
+ * it cannot.
+ */
+static bool pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return false;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		return false;
+	pinned_cpu = cpu;
+	return true;
+}
+
+/*
+ * Whether the process is still pinned: taking its CPU off line moves it
+ * and widens its affinity, and a batch that ran across CPUs may end a
+ * full ring's count anywhere, on stock as with syslets.
+ */
+static bool still_pinned(void)
+{
+	cpu_set_t set;
+
+	if (pinned_cpu < 0)
+		return true;	/* never pinned: setup() said so */
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return false;
+	return CPU_COUNT(&set) == 1 && CPU_ISSET(pinned_cpu, &set);
+}
+
 /* Everything outside the batches: areas, limits, the CPU, the work directory. */
 static void setup(void)
 {
 	struct rlimit rl;
 	struct sigaction sa;
-	cpu_set_t set;
-	int cpu = sched_getcpu(), fd;
+	int fd;
 	char probe[PATH_MAX + 16];
 
-	/* Free ring slots are cached per CPU: on one CPU a full ring's count is exact. */
-	CPU_ZERO(&set);
-	if (cpu >= 0)
-		CPU_SET(cpu, &set);
-	if (cpu < 0 || sched_setaffinity(0, sizeof(set), &set))
+	if (!pin_cpu())
 		note("cannot stay on one CPU (%s): full-ring counts may differ by chance",
 		     strerror(errno));
 	/* --independent opens up to two fds per iocb. */
@@ -1962,7 +1997,7 @@ static void setup(void)
 
 int main(int argc, char **argv)
 {
-	unsigned long first, last, done = 0, differences = 0;
+	unsigned long first, last, done = 0, differences = 0, repins = 0;
 	unsigned long long iocbs = 0, shorts = 0, cold = 0;
 	long long start = now_ms();
 
@@ -1974,7 +2009,7 @@ int main(int argc, char **argv)
 	last = opt.only_given ? opt.only : opt.batches - 1;
 	for (unsigned long idx = first; idx <= last && !stop_sig; idx++) {
 		struct batch *b, *again;
-		struct outcome a, s;
+		struct outcome a, s = { 0 };
 		char why[512];
 
 		if (opt.seconds > 0 && now_ms() - start >= opt.seconds * 1000)
@@ -1989,18 +2024,35 @@ int main(int argc, char **argv)
 			fatal("mmap of %zu bytes: %s", b->arena_size, strerror(errno));
 		b->cb = xcalloc(b->n, sizeof(*b->cb));
 		b->cbp = xcalloc(b->n, sizeof(*b->cbp));
-		run_batch(b, true, &a);
-		if (stop_sig) {
-			free_outcome(b, &a);
-			free_batch(b);
-			break;
-		}
 		/* Regenerated, the batch must be the same: the replay line depends on it. */
 		again = generate(idx);
 		if (strcmp(again->desc, b->desc))
 			fatal("generating the batch again gave another one (a bug of %s)", PROG);
 		free_batch(again);
-		run_batch(b, false, &s);
+		for (int tries = 1;; tries++) {
+			bool moved;
+
+			run_batch(b, true, &a);
+			if (stop_sig)
+				break;
+			moved = !still_pinned();
+			run_batch(b, false, &s);
+			moved |= !still_pinned();
+			if (!moved || stop_sig)
+				break;
+			/* Its CPU went off line under one of the runs: both again, pinned anew. */
+			if (!pin_cpu())
+				fatal("pinning to a CPU again: %s", strerror(errno));
+			if (tries == MAX_REPINS) {
+				note("batch %lu moved off its CPU in %d tries: compared as it is", idx,
+				     tries);
+				break;
+			}
+			repins++;
+			free_outcome(b, &a);
+			free_outcome(b, &s);
+			memset(&s, 0, sizeof(s));
+		}
 		if (!stop_sig) {
 			if (differ(b, &a, &s, why, sizeof(why)))
 				report(b, &a, &s, why, differences++ < MAX_REPORTS);
@@ -2011,14 +2063,16 @@ int main(int argc, char **argv)
 			cold += a.cold_ops;
 		}
 		free_outcome(b, &a);
-		free_outcome(b, &s);
+		if (s.state)	/* not run: stopped by a signal */
+			free_outcome(b, &s);
 		free_batch(b);
 	}
 	cur_batch = -1;
 	wait_destroyed();
-	printf("%s: %sseed %" PRIu64 ", %lu batch%s, %llu iocbs, %lu difference%s, %llu short count%s accepted, %llu ops on cold files\n",
+	printf("%s: %sseed %" PRIu64 ", %lu batch%s, %llu iocbs, %lu difference%s, %llu short count%s accepted, %llu ops on cold files, %lu run%s again off a lost CPU\n",
 	       PROG, stop_sig ? "interrupted: " : "", opt.seed, done, done == 1 ? "" : "es", iocbs,
-	       differences, differences == 1 ? "" : "s", shorts, shorts == 1 ? "" : "s", cold);
+	       differences, differences == 1 ? "" : "s", shorts, shorts == 1 ? "" : "s", cold,
+	       repins, repins == 1 ? "" : "s");
 	if (stop_sig) {
 		cleanup();
 		can_switch = false;
