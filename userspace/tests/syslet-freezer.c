@@ -1,11 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Description: the cgroup v2 freezer and helpers.  A process with a
- * helper parked and a read handed off and still blocked is frozen
- * (cgroup.events says "frozen 1" within 5 s) and thawed; the read then
- * ends in exactly one event, and the next read hands off.
+ * Description: the freezers and helpers.  A process with a helper
+ * parked and a read handed off and still blocked is frozen by the cgroup
+ * v2 freezer (cgroup.events says "frozen 1" within 5 s) and thawed, and
+ * by the suspend freezer (/sys/power/pm_test at "freezer": every task
+ * frozen for 5 s, then thawed, and the write to /sys/power/state
+ * succeeds); the read then ends in exactly one event, and the next read
+ * hands off.
  */
 #include "syslet-helpers.h"
+
+#define PM_TEST		"/sys/power/pm_test"
+#define PM_STATE	"/sys/power/state"
+/* The pm_test levels wait this long with everything frozen. */
+#define PM_TEST_DELAY_US	5000000LL
 
 static char cg[128];
 
@@ -70,13 +78,60 @@ static enum t_result test_cgroup_freeze(void)
 	return t_result();
 }
 
+/*
+ * Suspend to idle, stopped by pm_test right after the freezer: every user
+ * task and freezable kernel thread frozen, 5 s, thawed.  A task that
+ * would not freeze (a helper, or a former head in its read) fails the
+ * write with EBUSY, "Freezing of tasks failed" in the log.
+ */
+static enum t_result test_suspend_freeze(void)
+{
+	char levels[256], states[256];
+	struct sh_holder h;
+	long long t0, took;
+	ssize_t n;
+	int fd;
+
+	if (!t_is_root())
+		return t_skip("suspending needs root");
+	if (access(PM_TEST, W_OK))
+		return t_skip("no %s (a kernel without CONFIG_PM_DEBUG or CONFIG_SUSPEND): %s", PM_TEST,
+			      strerror(errno));
+	sh_read_file(PM_TEST, levels, sizeof(levels));
+	sh_read_file(PM_STATE, states, sizeof(states));
+	if (!strstr(levels, "freezer") || !strstr(states, "freeze"))
+		return t_skip("no freezer test level (%s) or no suspend to idle (%s)", levels, states);
+	if (sh_holder_start(&h, NULL)) {
+		sh_trace_write(PM_TEST, "freezer");
+		fd = open(PM_STATE, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			t_bail("open %s: %s", PM_STATE, strerror(errno));
+		t0 = t_now_us();
+		n = write(fd, "freeze", 6);
+		took = t_now_us() - t0;
+		if (!T_EQ(n, 6))
+			t_diag("write freeze to %s: %s (a task would not freeze?)", PM_STATE,
+			       strerror(errno));
+		close(fd);
+		sh_trace_write(PM_TEST, "none");
+		/* The control: the freezer level ran, holding everything frozen for its delay. */
+		if (!T_TRUE(took >= PM_TEST_DELAY_US - 500000))
+			t_diag("the suspend took %lld us: it stopped before the freezer test", took);
+		sh_holder_end(&h);
+	}
+	return t_result();
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
 		{ "cgroup v2: frozen within 5 s with a helper parked and a read handed off; thawed, the read ends once",
 		  test_cgroup_freeze },
+		{ "suspend freezer (pm_test): every task frozen with a helper parked and a read handed off; thawed, the read ends once",
+		  test_suspend_freeze },
 	};
 
-	t_require_syslet();
+	/* The suspend freezer stops every task: no other syslet case runs meanwhile. */
+	t_require_syslet_exclusive();
 	return T_RUN(cases);
 }

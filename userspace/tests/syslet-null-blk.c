@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Description: buffered reads of a slow null_blk device overlap through handoffs; O_DIRECT makes no helper. */
+/*
+ * Description: buffered reads of a slow null_blk device overlap through
+ * handoffs; O_DIRECT makes no helper; in a memory cgroup 2 MiB above its
+ * use, cold reads of 4 MiB hand off through reclaim with their data
+ * right and no OOM kill.
+ */
 #include "t.h"
 #include "syslet-threads.h"
 
@@ -294,11 +299,139 @@ static enum t_result test_odirect_no_helper(void)
 	return sh_in_child(odirect_child);
 }
 
+static char memcg[128];
+
+/* The value of @key in the cgroup file @file of memcg; -1 if absent. */
+static long long memcg_value(const char *file, const char *key)
+{
+	char path[192], line[128], name[64];
+	long long v = -1, val;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", memcg, file);
+	f = fopen(path, "re");
+	if (!f)
+		t_bail("open %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (!key && sscanf(line, "%lld", &val) == 1)
+			v = val;
+		else if (key && sscanf(line, "%63s %lld", name, &val) == 2 && !strcmp(name, key))
+			v = val;
+	}
+	fclose(f);
+	return v;
+}
+
+/*
+ * In a memory cgroup whose limit is MEMCG_ROOM above what the process
+ * uses: every page of AREA read cold, NR_READS at a time, so that the
+ * page cache, the helpers' stacks and the reads' own allocations are
+ * charged against the limit and reclaimed under it, in heads and
+ * helpers alike.
+ */
+/* Room for the helpers' stacks (32 reads in flight) and some page cache. */
+#define MEMCG_ROOM	(2 * 1024 * 1024)
+
+static enum t_result memcg_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(NR_READS);
+	struct iocb cb[NR_READS], *list[NR_READS];
+	unsigned char *buf[NR_READS];
+	struct sh_trace handoffs;
+	off_t off[NR_READS];
+	char pid[32], max[32];
+	const char *why;
+	long long use;
+	int fd, rounds = AREA / 4096 / NR_READS;
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (!sh_cgroup_write(memcg, "cgroup.procs", pid))
+		t_bail("move to %s: %s", memcg, strerror(errno));
+	fd = open_nullb(0, &why);
+	if (fd < 0)
+		t_bail("%s", why);
+	for (int i = 0; i < NR_READS; i++)
+		buf[i] = t_aligned_alloc(4096, 4096);
+	errno = posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+	if (errno)
+		t_bail("POSIX_FADV_RANDOM: %s", strerror(errno));
+	use = memcg_value("memory.current", NULL);
+	snprintf(max, sizeof(max), "%lld", use + MEMCG_ROOM);
+	if (!sh_cgroup_write(memcg, "memory.max", max))
+		t_bail("memory.max %s: %s", max, strerror(errno));
+	t_diag("memory.current %lld, memory.max %s; reading %d MiB cold", use, max, AREA >> 20);
+	sh_trace_start(&handoffs, "syslet_handoff");
+	if (!write_pattern_uncached(fd) || !sh_warm_up(ctx))
+		goto out;
+	for (int r = 0; r < rounds && t_result() != T_FAIL; r++) {
+		int done = 0;
+
+		for (int i = 0; i < NR_READS; i++) {
+			off[i] = ((off_t)i * rounds + r) * 4096;
+			t_prep_pread(&cb[i], fd, buf[i], 4096, off[i]);
+			cb[i].aio_data = (uint64_t)i;
+			list[i] = &cb[i];
+		}
+		while (done < NR_READS) {
+			long ret = sys_io_submit(ctx, NR_READS - done, list + done);
+
+			if (!T_TRUE(ret > 0)) {
+				t_diag("round %d: io_submit of %d: %ld (%s)", r, NR_READS - done, ret,
+				       ret < 0 ? strerror(errno) : "no error");
+				break;
+			}
+			done += (int)ret;
+		}
+		if (done == NR_READS)
+			check_reads(ctx, cb, buf, off);
+	}
+	/* The limit was reached and reclaimed under (the control), with nobody killed. */
+	if (!T_TRUE(memcg_value("memory.events", "max") > 0))
+		t_diag("the reads never reached memory.max: nothing was tested near the limit");
+	T_EQ(memcg_value("memory.events", "oom_kill"), 0);
+	if (!T_TRUE(sh_trace_count(&handoffs, NULL) > 0))
+		t_diag("no read handed off under the limit");
+	t_diag("%ld handoffs, memory.events max %lld", sh_trace_count(&handoffs, NULL),
+	       memcg_value("memory.events", "max"));
+out:
+	sh_trace_stop(&handoffs);
+	for (int i = 0; i < NR_READS; i++)
+		free(buf[i]);
+	T_EQ(sys_io_destroy(ctx), 0);
+	close(fd);
+	return t_result();
+}
+
+static enum t_result test_memcg(void)
+{
+	const char *why;
+	enum t_result r;
+	int fd = open_nullb(0, &why);
+
+	if (fd < 0)
+		return t_skip("%s", why);
+	/* Written here: dirty pages are no part of what the child tests. */
+	if (!pattern_written && !write_pattern_uncached(fd)) {
+		close(fd);
+		return t_result();
+	}
+	close(fd);
+	why = sh_make_cgroup(memcg, sizeof(memcg), "memcg", "memory");
+	if (why)
+		return t_skip("%s", why);
+	r = sh_in_child(memcg_child);
+	if (rmdir(memcg))
+		t_diag("rmdir %s: %s", memcg, strerror(errno));
+	return r;
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
 		{ "32 uncached buffered reads of null_blk overlap io_submit(), data right", test_buffered_overlap },
 		{ "O_DIRECT reads at queue depth 32 make no helper; a cold buffered read does", test_odirect_no_helper },
+		{ "in a memory cgroup 2 MiB above its use, 4 MiB of cold reads hand off through reclaim: data right, no OOM kill",
+		  test_memcg },
 	};
 
 	t_require_syslet();

@@ -597,17 +597,34 @@ static enum t_result test_mnt(void)
 
 #define PRIO_BE(level)	((2 << 13) | (level))	/* IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, level) */
 
-/* The thread's I/O priority, set after the helper parked, is the one after the handoff. */
+/*
+ * The thread's I/O priority, set after the helper parked, goes with its
+ * io_context to that helper: no refusal, and the priority reads back
+ * after each handoff.  Were the io_context left behind, the thread would
+ * go on with the helper's, of the default priority.
+ */
 static enum t_result ioprio_child(void)
 {
 	aio_context_t ctx = t_setup_ctx(16);
+	struct sh_trace refusals, handoffs;
 
 	if (!hands_off_now(ctx))
 		return T_FAIL;
 	if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, PRIO_BE(7)))
 		t_bail("ioprio_set(best effort, 7): %s", strerror(errno));
-	refused_then_fresh_helper(ctx, "ioprio");
+	sh_trace_start(&refusals, "syslet_refused");
+	sh_trace_start(&handoffs, "syslet_handoff");
+	T_TRUE(sh_parked_helpers() >= 1);
+	T_TRUE(sh_read_runs(ctx, true));
 	T_EQ(syscall(SYS_ioprio_get, 1, 0), PRIO_BE(7));
+	/* And again, on the helper the first handoff left parked. */
+	if (T_TRUE(sh_wait_parked(1, 5000)))
+		T_TRUE(sh_read_runs(ctx, true));
+	T_EQ(syscall(SYS_ioprio_get, 1, 0), PRIO_BE(7));
+	T_EQ(sh_trace_count(&handoffs, NULL), 2);
+	T_EQ(sh_trace_count(&refusals, NULL), 0);
+	sh_trace_stop(&handoffs);
+	sh_trace_stop(&refusals);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
 }
@@ -721,7 +738,7 @@ int main(void)
 		  test_uts },
 		{ "after unshare(CLONE_NEWNS) and a mount a parked helper of the old fs is not used (check=fs); the mount holds after",
 		  test_mnt },
-		{ "after ioprio_set() a parked helper of the old I/O priority is not used (check=ioprio)", test_ioprio },
+		{ "after ioprio_set() a parked helper of the old I/O priority takes the thread and its I/O priority", test_ioprio },
 		{ "after capset() drops CAP_SYS_ADMIN a parked helper that has it is not used (check=cred)", test_capset },
 		{ "after setgroups() to another list a parked helper of the old list is not used (check=cred)", test_groups },
 	};

@@ -2,8 +2,8 @@
 /*
  * Description: a change made to a thread by its TID while the thread
  * hands off in a loop is never lost: after each sched_setaffinity(),
- * setpriority() and write to /proc/self/task/TID/comm, reading the same
- * TID back gives what was set.  (Without a retry, a change that found
+ * setpriority(), ioprio_set() and write to /proc/self/task/TID/comm,
+ * reading the same TID back gives what was set.  (Without a retry, a change that found
  * the thread's old task after the helper copied it went to a task that
  * no longer carries the thread.)
  */
@@ -11,8 +11,11 @@
 
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 
 #define SET_ROUNDS	600
+#define WHO_PROCESS	1			/* IOPRIO_WHO_PROCESS */
+#define PRIO_BE(level)	((2 << 13) | (level))	/* IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, level) */
 
 static void comm_path(pid_t tid, char *path, size_t len)
 {
@@ -52,7 +55,7 @@ static enum t_result setter(void)
 {
 	aio_context_t ctx = t_setup_ctx(8);
 	struct sh_reader rd;
-	long lost_mask = 0, lost_nice = 0, lost_comm = 0;
+	long lost_mask = 0, lost_nice = 0, lost_ioprio = 0, lost_comm = 0;
 	cpu_set_t allowed, one, got;
 	int a, z, rounds, reads;
 	pid_t tid;
@@ -67,7 +70,7 @@ static enum t_result setter(void)
 	tid = atomic_load(&rd.tid);
 	for (rounds = 0; rounds < SET_ROUNDS; rounds++) {
 		const cpu_set_t *mask = rounds & 1 ? &one : &allowed;
-		int nice = rounds & 1 ? 5 : 0, prio;
+		int nice = rounds & 1 ? 5 : 0, ioprio = PRIO_BE(rounds % 8), prio;
 		char path[64], name[16], now[32];
 
 		if (sched_setaffinity(tid, sizeof(*mask), mask))
@@ -91,6 +94,17 @@ static enum t_result setter(void)
 			lost_nice++;
 		}
 
+		/* The io_context moves with the thread: its priority must too. */
+		if (syscall(SYS_ioprio_set, WHO_PROCESS, tid, ioprio))
+			t_bail("ioprio_set(%d, %#x): %s", (int)tid, ioprio, strerror(errno));
+		prio = (int)syscall(SYS_ioprio_get, WHO_PROCESS, tid);
+		if (prio < 0)
+			t_bail("ioprio_get(%d): %s", (int)tid, strerror(errno));
+		if (prio != ioprio) {
+			t_diag("round %d: I/O priority %#x, set %#x", rounds, prio, ioprio);
+			lost_ioprio++;
+		}
+
 		comm_path(tid, path, sizeof(path));
 		snprintf(name, sizeof(name), "reader-%d", rounds);
 		sh_trace_write(path, name);
@@ -106,6 +120,7 @@ static enum t_result setter(void)
 	t_diag("%d rounds, %d reads meanwhile", rounds, reads);
 	T_EQ(lost_mask, 0);
 	T_EQ(lost_nice, 0);
+	T_EQ(lost_ioprio, 0);
 	T_EQ(lost_comm, 0);
 	T_TRUE(reads > 3);
 	T_EQ(sys_io_destroy(ctx), 0);
@@ -123,7 +138,7 @@ static enum t_result test_setters(void)
 int main(void)
 {
 	static const struct t_case cases[] = {
-		{ "CPU mask, nice and name set by TID while the thread hands off are each read back",
+		{ "CPU mask, nice, I/O priority and name set by TID while the thread hands off are each read back",
 		  test_setters },
 	};
 
