@@ -75,7 +75,18 @@ guest_command() {
 if [ ! -e /proc/sys/fs/aio-syslet ]; then
 	echo \"# error: kernel \$(uname -r) is built with CONFIG_AIO_SYSLET=y but has no /proc/sys/fs/aio-syslet: its syslet code is not there\"
 	exit 1
-fi"
+fi
+# vm-check boots with aio_syslet=0 (SYSLET_BOOT_KOPT): before anything
+# writes the knob, it must read 0; every pass then sets its own mode.
+case \" \$(cat /proc/cmdline) \" in *' aio_syslet=0 '*)
+	boot=\$(cat /proc/sys/fs/aio-syslet)
+	if [ \"\$boot\" = 0 ]; then
+		echo '# aio_syslet=0 on the command line: fs.aio-syslet reads 0 at boot'
+	else
+		echo \"# error: booted with aio_syslet=0, fs.aio-syslet reads \$boot\"
+		st=1
+	fi ;;
+esac"
 	fi
 	case ",$parts," in *,suite,*)
 		cmd+="
@@ -295,6 +306,10 @@ IDENTITY_STRESS_SECONDS=${IDENTITY_STRESS_SECONDS:-600}
 # Seconds of the torture part (make vm-torture DURATION=...).
 TORTURE_SECONDS=${TORTURE_SECONDS:-600}
 
+# The syslet kernels of vm-check boot with syslets off by the boot
+# parameter, which guest_command checks; each pass sets its mode.
+# shellcheck disable=SC2034  # the kernel command line of vm-check
+SYSLET_BOOT_KOPT="aio_syslet=0"
 # The null_blk the stress part reads: 20 ms completions, memory backed.
 # shellcheck disable=SC2034  # the kernel command line of vm-check and e2e
 NULL_BLK_KOPT="null_blk.irqmode=2 null_blk.completion_nsec=20000000 null_blk.memory_backed=1 null_blk.nr_devices=2"
