@@ -227,6 +227,32 @@ static inline enum t_result sh_in_child_max_threads(long long n, enum t_result (
 	return r;
 }
 
+/*
+ * io_submit() of @nr iocbs, the rest submitted again after each short
+ * count, as fio and the updated libaio do; each call must take at least
+ * one (checked).  Returns how many went in; the first call's return in
+ * @first unless NULL.
+ */
+static inline long sh_submit_all(aio_context_t ctx, struct iocb **list, long nr, long *first)
+{
+	long done = 0, ret;
+
+	if (first)
+		*first = -1;
+	while (done < nr) {
+		ret = sys_io_submit(ctx, nr - done, list + done);
+		if (first && *first < 0)
+			*first = ret;
+		if (!T_TRUE(ret > 0)) {
+			t_diag("io_submit of %ld: %ld (%s)", nr - done, ret,
+			       ret < 0 ? strerror(errno) : "no error");
+			break;
+		}
+		done += ret;
+	}
+	return done;
+}
+
 /* One PREAD of an empty pipe, and what became of it. */
 struct sh_block {
 	aio_context_t ctx;

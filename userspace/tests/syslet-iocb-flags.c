@@ -230,26 +230,6 @@ static void read_issues(struct sh_trace *t, const char *dev, struct issues *is, 
 	fclose(f);
 }
 
-/* Submits all of @list; returns the iocbs taken, and the first call's count in *@first. */
-static long submit_all(aio_context_t ctx, struct iocb **list, long nr, long *first)
-{
-	long done = 0, ret;
-
-	*first = -1;
-	while (done < nr) {
-		ret = sys_io_submit(ctx, nr - done, list + done);
-		if (*first < 0)
-			*first = ret;
-		if (!T_TRUE(ret > 0)) {
-			t_diag("io_submit of %ld: %ld (%s)", nr - done, ret,
-			       ret < 0 ? strerror(errno) : "no error");
-			break;
-		}
-		done += ret;
-	}
-	return done;
-}
-
 static enum t_result ioprio_child(void)
 {
 	static struct iocb cb[NR_READS + 1];
@@ -294,7 +274,7 @@ static enum t_result ioprio_child(void)
 	 * the reads past the 128th are submitted within the 20 ms the first
 	 * ones take.
 	 */
-	done = submit_all(ctx, list, NR_READS, &first);
+	done = sh_submit_all(ctx, list, NR_READS, &first);
 	T_EQ(done, NR_READS);
 	if (mode == 2)
 		T_TRUE(first >= 1 && first <= NR_READS);	/* up to the read that waited */

@@ -241,7 +241,7 @@ static enum t_result odirect_child(void)
 	struct iocb cb[NR_READS], *list[NR_READS];
 	unsigned char *buf[NR_READS];
 	off_t off[NR_READS];
-	int fd, before, done = 0;
+	int fd, before, done;
 	struct io_event ev;
 	const char *why;
 
@@ -251,13 +251,7 @@ static enum t_result odirect_child(void)
 	prep_reads(fd, cb, list, buf, off);
 	before = sh_count_tasks();
 	T_EQ(before, 1);
-	while (done < NR_READS) {
-		long ret = sys_io_submit(ctx, NR_READS - done, list + done);
-
-		if (!T_TRUE(ret > 0))
-			break;
-		done += (int)ret;
-	}
+	done = (int)sh_submit_all(ctx, list, NR_READS, NULL);
 	/* All queued at once: null_blk's queue depth (64) has room. */
 	T_EQ(done, NR_READS);
 	check_reads(ctx, cb, buf, off);
@@ -364,26 +358,16 @@ static enum t_result memcg_child(void)
 	if (!write_pattern_uncached(fd) || !sh_warm_up(ctx))
 		goto out;
 	for (int r = 0; r < rounds && t_result() != T_FAIL; r++) {
-		int done = 0;
-
 		for (int i = 0; i < NR_READS; i++) {
 			off[i] = ((off_t)i * rounds + r) * 4096;
 			t_prep_pread(&cb[i], fd, buf[i], 4096, off[i]);
 			cb[i].aio_data = (uint64_t)i;
 			list[i] = &cb[i];
 		}
-		while (done < NR_READS) {
-			long ret = sys_io_submit(ctx, NR_READS - done, list + done);
-
-			if (!T_TRUE(ret > 0)) {
-				t_diag("round %d: io_submit of %d: %ld (%s)", r, NR_READS - done, ret,
-				       ret < 0 ? strerror(errno) : "no error");
-				break;
-			}
-			done += (int)ret;
-		}
-		if (done == NR_READS)
+		if (sh_submit_all(ctx, list, NR_READS, NULL) == NR_READS)
 			check_reads(ctx, cb, buf, off);
+		else
+			t_diag("round %d of %d: not all %d reads went in", r, rounds, NR_READS);
 	}
 	/* The limit was reached and reclaimed under (the control), with nobody killed. */
 	if (!T_TRUE(memcg_value("memory.events", "max") > 0))
