@@ -44,12 +44,18 @@ kernel_splats() {
 
 # The suite passes a guest makes on a kernel with syslets, in order:
 # fs.aio-syslet=1 with every data file dropped from the page cache before
-# it is read (-cold: the stock-ABI cases then hand off, and the pass counts
-# the handoffs, which must not be 0), mode 1 again with cached files,
-# mode 2 (2007's short counts), then 0 (stock behaviour).  vm-check and
-# e2e demand exactly these (make mutation-check only fs.aio-syslet=1).
-# Labels have no spaces.
+# it is read (-cold: the stock-ABI cases, COLD_PASS_CASES, then hand off,
+# and the pass counts the handoffs, which must not be 0), mode 1 again
+# with cached files and every case, mode 2 (2007's short counts), then 0
+# (stock behaviour).  vm-check and e2e demand exactly these (make
+# mutation-check only fs.aio-syslet=1).  Labels have no spaces.
 SYSLET_SUITE_PASSES=${SYSLET_SUITE_PASSES:-"fs.aio-syslet=1-cold fs.aio-syslet=1 fs.aio-syslet=2 fs.aio-syslet=0"}
+# The cases of a cold pass: every case but the syslet-* ones, which make
+# their own blocking (pipes, null_blk, dropped pages) and run in the
+# other passes.  They took 515 s of the cold pass's 651 on the debug
+# flavour: the time CI's torture part needs.  The judge checks that these
+# globs name exactly the other passes' non-syslet cases.
+COLD_PASS_CASES="aio-* io-* libaio-*"
 # Seconds before the runner kills a case in the guest.
 SUITE_CASE_TIMEOUT=${SUITE_CASE_TIMEOUT:-600}
 
@@ -127,7 +133,7 @@ echo $mode > /proc/sys/fs/aio-syslet || exit 1"
 				[ -z "$cold" ] || cmd+="
 handoffs_start"
 				cmd+="
-\$r --tap --require-syslet${cold:+ $cold} --timeout $SUITE_CASE_TIMEOUT || st=1"
+\$r --tap --require-syslet${cold:+ $cold} --timeout $SUITE_CASE_TIMEOUT${cold:+$(set -f; printf " '%s'" $COLD_PASS_CASES)} || st=1"
 				[ -z "$cold" ] || cmd+="
 handoffs_report $p"
 			done
@@ -348,7 +354,8 @@ suite_table() {
 # skips, the libaio and stress results.  PASSES (SYSLET_SUITE_PASSES for
 # a syslet kernel) are the suite passes the guest must have made, in
 # order: with syslets on no case may skip, with fs.aio-syslet=0 exactly
-# the syslet-* cases skip, and each pass runs the same cases.  Sets
+# the syslet-* cases skip, and each pass runs the same cases (a -cold
+# pass those of them not named syslet-*: COLD_PASS_CASES).  Sets
 # JUDGED_SPLATS and JUDGED_SUMMARY (the total); returns 1 when the run
 # failed.
 judge_run() {
@@ -391,7 +398,9 @@ judge_run() {
 			say "no suite pass in $results"
 			verdict=1
 		fi
-		first_cases=
+		# The cases every pass runs: those of the first full (not -cold) pass.
+		p=$(tr ' ' '\n' <<<"$got_passes" | grep -v -- '-cold$' | head -n 1 || true)
+		first_cases=$(awk -F'\t' -v p="$p" '$1 == p && ($2 == "ok" || $2 == "fail" || $2 == "skip") { print $3 }' <<<"$table" | sort | paste -sd' ')
 		while IFS= read -r p; do
 			[ -n "$p" ] || continue
 			local counts nfail bad
@@ -417,12 +426,18 @@ judge_run() {
 				fi ;;
 			esac
 			cases=$(awk -F'\t' -v p="$p" '$1 == p && ($2 == "ok" || $2 == "fail" || $2 == "skip") { print $3 }' <<<"$table" | sort | paste -sd' ')
-			if [ -z "$first_cases" ]; then
-				first_cases=$cases
-			elif [ "$cases" != "$first_cases" ]; then
-				say "$p: the cases run differ from the first pass's"
-				verdict=1
-			fi
+			case $p in
+			*-cold)
+				if [ "$cases" != "$(tr ' ' '\n' <<<"$first_cases" | grep -v '^syslet-' | paste -sd' ')" ]; then
+					say "$p: the cases run are not exactly the other passes' non-syslet ones (COLD_PASS_CASES, vm/lib.sh)"
+					verdict=1
+				fi ;;
+			*)
+				if [ "$cases" != "$first_cases" ]; then
+					say "$p: the cases run differ from the first pass's"
+					verdict=1
+				fi ;;
+			esac
 			nfail=$(awk -F'\t' -v p="$p" '$1 == p && $2 == "fail"' <<<"$table" | wc -l)
 			if [ "$nfail" -gt 0 ]; then
 				awk -F'\t' -v p="$p" '$1 == p && $2 == "fail" { print "    FAIL " $3 ": " $5 }' <<<"$table" >&2
