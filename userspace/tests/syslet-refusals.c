@@ -6,13 +6,18 @@
  * names the state, and once the state is gone the same process hands
  * off again (the positive control).  The states: being a tracer, an
  * io_uring task context, syscall user dispatch, SCHED_DEADLINE, a
- * pending uretprobe.
+ * pending uretprobe, and on x86 an I/O permission bitmap and a user
+ * shadow stack (where the CPU has one: the sub-test says whether it ran).
  */
 #include "syslet-helpers.h"
 
 #include <linux/io_uring.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#ifdef __x86_64__
+#include <cpuid.h>
+#include <sys/io.h>
+#endif
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH	59
@@ -275,6 +280,137 @@ static enum t_result test_uretprobe(void)
 	return sh_in_child(uretprobe_child);
 }
 
+#ifdef __x86_64__
+/*
+ * ioperm() gives the thread an I/O permission bitmap, which lives in the
+ * task: it reads synchronously (reason=io_bitmap) and keeps its port;
+ * with every port dropped the bitmap is freed and the thread hands off.
+ */
+static enum t_result ioperm_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	if (ioperm(0x80, 1, 1)) {
+		T_EQ(sys_io_destroy(ctx), 0);
+		return t_skip("ioperm(0x80): %s (a kernel without CONFIG_X86_IOPL_IOPERM)",
+			      strerror(errno));
+	}
+	refused(ctx, "io_bitmap");
+	/* Port 0x80 (POST codes, unused): still this thread's to write. */
+	outb(0, 0x80);
+	T_EQ(ioperm(0x80, 1, 0), 0);
+	hands_off(ctx);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_ioperm(void)
+{
+	if (!t_is_root())
+		return t_skip("ioperm() and the trace events need root");
+	return sh_in_child(ioperm_child);
+}
+
+#define ARCH_SHSTK_ENABLE	0x5001
+#define ARCH_SHSTK_DISABLE	0x5002
+#define ARCH_SHSTK_STATUS	0x5005
+#define ARCH_SHSTK_SHSTK	(1UL << 0)
+
+/*
+ * arch_prctl() without a call, as the kernel's test_shadow_stack.c does:
+ * once the shadow stack is on, a return to a frame entered before (the
+ * libc wrapper's, or this function's caller's) faults.
+ */
+#define SHSTK_PRCTL(option, arg)						\
+({										\
+	register long _a1 __asm__("rdi") = (long)(option);			\
+	register long _a2 __asm__("rsi") = (long)(arg);			\
+	long _ret;								\
+										\
+	__asm__ __volatile__("syscall"						\
+			     : "=a"(_ret)					\
+			     : "0"((long)SYS_arch_prctl), "r"(_a1), "r"(_a2)	\
+			     : "rcx", "r11", "memory", "cc");			\
+	_ret;									\
+})
+
+/* The shadow stack pointer; 0 with no shadow stack (rdssp is a NOP then). */
+static inline __attribute__((always_inline)) unsigned long read_ssp(void)
+{
+	unsigned long ssp = 0;
+
+	__asm__ __volatile__("rdsspq %0" : "+r"(ssp));
+	return ssp;
+}
+
+static bool cpu_has_user_shstk(void)
+{
+	unsigned int a, b, c, d;
+
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1U << 7));	/* CET_SS */
+}
+
+/*
+ * A thread with a user shadow stack reads synchronously
+ * (reason=shadow_stack: no helper carries its SSP and token state), and
+ * comes back on the same shadow stack; with it disabled, it hands off.
+ * No return may leave this function between the enable and the disable.
+ */
+static enum t_result shstk_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	unsigned long features = 0, ssp;
+	long err;
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	err = SHSTK_PRCTL(ARCH_SHSTK_ENABLE, ARCH_SHSTK_SHSTK);
+	if (err) {
+		T_EQ(sys_io_destroy(ctx), 0);
+		return t_skip("the CPU has CET shadow stacks, but arch_prctl(ARCH_SHSTK_ENABLE): %s "
+			      "(a kernel without CONFIG_X86_USER_SHADOW_STACK)", strerror((int)-err));
+	}
+	ssp = read_ssp();
+	T_TRUE(ssp != 0);
+	T_EQ(SHSTK_PRCTL(ARCH_SHSTK_STATUS, &features), 0);
+	T_EQ(features & ARCH_SHSTK_SHSTK, ARCH_SHSTK_SHSTK);
+	refused(ctx, "shadow_stack");
+	T_EQ(read_ssp(), ssp);
+	T_EQ(SHSTK_PRCTL(ARCH_SHSTK_STATUS, &features), 0);
+	T_EQ(features & ARCH_SHSTK_SHSTK, ARCH_SHSTK_SHSTK);
+	err = SHSTK_PRCTL(ARCH_SHSTK_DISABLE, ARCH_SHSTK_SHSTK);
+	if (err)
+		t_bail("arch_prctl(ARCH_SHSTK_DISABLE): %s", strerror((int)-err));
+	T_EQ(read_ssp(), 0);
+	hands_off(ctx);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_shstk(void)
+{
+	if (!cpu_has_user_shstk())
+		return t_skip_hardware("a CPU with CET shadow stacks (CPUID 7.0 ECX bit 7): "
+				       "the shadow-stack refusal did not run");
+	if (!t_is_root())
+		return t_skip("the trace events need root");
+	t_diag("the CPU has CET shadow stacks: the refusal runs");
+	return sh_in_child(shstk_child);
+}
+#else
+static enum t_result test_ioperm(void)
+{
+	return t_skip_hardware("x86: ioperm() is x86's");
+}
+
+static enum t_result test_shstk(void)
+{
+	return t_skip_hardware("x86-64: user shadow stacks are x86's here");
+}
+#endif
+
 int main(void)
 {
 	static const struct t_case cases[] = {
@@ -288,6 +424,10 @@ int main(void)
 		  test_deadline },
 		{ "inside a function with a return probe: synchronous (reason=uretprobe); outside it, or with the probe gone: hands off",
 		  test_uretprobe },
+		{ "x86 ioperm(): synchronous (reason=io_bitmap), the port still ours; all ports dropped: hands off",
+		  test_ioperm },
+		{ "x86 user shadow stack: synchronous (reason=shadow_stack) on the same shadow stack; disabled: hands off",
+		  test_shstk },
 	};
 
 	t_require_syslet();
