@@ -201,7 +201,8 @@ echo \"# identity stress: status \$is\"" ;;
 		# Issue 18's torture, for TORTURE_SECONDS, all at once: processes
 		# with reads handed off killed, exec'd, forked and signalled
 		# (aio-syslet-torture --faults: each victim process, its helpers
-		# included, under failslab and fail_page_alloc at 1%), the
+		# included, under failslab and fail_page_alloc at 1%, and reading a
+		# null_blk of its own whose bad blocks fail with EIO), the
 		# differential fuzzer on the second null_blk, verified stress on
 		# the first and on ext4, flips of fs.aio-syslet between 1
 		# and 0 and of the helper bound, cgroup freeze/thaw of the
@@ -213,6 +214,7 @@ echo '# torture: $TORTURE_SECONDS s'
 ts=0
 grep -qs ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
 [ -e /sys/fs/cgroup/cgroup.controllers ] || mount -t cgroup2 none /sys/fs/cgroup
+grep -qs ' /sys/kernel/config ' /proc/mounts || mount -t configfs none /sys/kernel/config
 kml=/sys/kernel/debug/kmemleak
 [ ! -e \$kml ] || echo clear > \$kml
 for f in failslab fail_page_alloc; do
@@ -224,7 +226,7 @@ for f in failslab fail_page_alloc; do
 done
 end=\$((\$(cut -d. -f1 /proc/uptime) + $TORTURE_SECONDS))
 mkdir -p /sys/fs/cgroup/torture
-sh -c 'echo \$\$ > /sys/fs/cgroup/torture/cgroup.procs; exec aio-syslet-torture --faults -T $TORTURE_SECONDS -p 4 -t 3' > /tmp/torture.log 2>&1 &
+sh -c 'echo \$\$ > /sys/fs/cgroup/torture/cgroup.procs; exec aio-syslet-torture --faults --eio-nullb torture_eio -T $TORTURE_SECONDS -p 4 -t 3' > /tmp/torture.log 2>&1 &
 tp=\$!
 aio-syslet-fuzz --seed 2 --batches 100000 --time $TORTURE_SECONDS --device /dev/nullb1 --independent --dir \${AIO_TEST_DIR:-/tmp} > /tmp/torture-fuzz.log 2>&1 &
 fp=\$!

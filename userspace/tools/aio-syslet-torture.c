@@ -16,9 +16,17 @@
  * every victim is told to stop, ends its reads and reports; the program
  * prints the totals and exits 1 if anything was lost, duplicated or
  * wrong, or a victim died other than by our SIGKILL.
+ *
+ * With --eio-nullb NAME it first makes a null_blk of its own through
+ * configfs, with 20 ms completions and every other 64 KiB of its 4 MiB
+ * bad blocks (null_blk's error injection), and a reader's batch may add a
+ * 4 KiB read of it, O_DIRECT or through the page cache (dropped first, so
+ * that it blocks and hands off): of a bad chunk it must end in -EIO, of a
+ * good one with the chunk's bytes.  The device goes when the run ends.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/aio_abi.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,10 +50,18 @@
 #define MAX_READERS	16
 #define BATCH		3
 
+/* The --eio-nullb device: bad and good chunks in turn, the first bad. */
+#define EIO_SIZE_MB	4
+#define EIO_CHUNK	(64 << 10)
+#define EIO_NR_CHUNKS	((EIO_SIZE_MB << 20) / EIO_CHUNK)
+#define EIO_READ	4096
+#define CONFIGFS_NULLB	"/sys/kernel/config/nullb"
+
 /* Counters of one victim slot, in memory shared by every process. */
 struct slot_stats {
 	atomic_long reads, lost, dup, wrong, short_counts, errors;
 	atomic_long execs, forks, fork_bad, threads, signals, injected, interrupted;
+	atomic_long dev_reads, eio;	/* --eio-nullb: reads of it, -EIO of a bad chunk */
 	atomic_int pid;
 	atomic_int want_exec, want_fork;	/* the parent's requests */
 };
@@ -58,6 +75,10 @@ struct shared {
 static struct shared *sh;
 static unsigned int opt_seconds = 60, opt_victims = 4, opt_readers = 4;
 static uint64_t opt_seed = 1;
+/* --eio-nullb: its configfs name, and the device (made by the parent). */
+static const char *opt_eio_nullb;
+static char eio_dev[64];
+static int eio_fd = -1, eio_fd_buf = -1;	/* O_DIRECT, and through the page cache */
 /* Under fault injection, ENOMEM and EAGAIN are expected: counted, not errors. */
 static bool opt_faults;
 /*
@@ -150,18 +171,81 @@ static void *feeder(void *arg)
 	return NULL;
 }
 
-/* One round: n reads of n new pipes, written a few ms later, each ending once. */
+/* The bytes of the --eio-nullb device at @off, in a good chunk. */
+static unsigned char eio_byte(uint64_t off)
+{
+	return (unsigned char)((off >> 12) * 31 + (off & 0xfff) * 7 + 0x5a);
+}
+
+static bool eio_bad(uint64_t off)
+{
+	return (off / EIO_CHUNK) % 2 == 0;
+}
+
+/* Each reader's O_DIRECT buffer; NULL while an injected fault keeps it away. */
+static __thread unsigned char *dev_buf;
+
+/* Whether the device read ended as it must; counts it. */
+static void check_dev_read(const struct io_event *e, uint64_t off)
+{
+	bool ok;
+
+	atomic_fetch_add(&me->dev_reads, 1);
+	if (opt_faults && (e->res == -ENOMEM || e->res == -EAGAIN)) {
+		atomic_fetch_add(&me->injected, 1);
+		return;
+	}
+	if (eio_bad(off)) {
+		ok = e->res == -EIO;
+		if (ok)
+			atomic_fetch_add(&me->eio, 1);
+	} else {
+		ok = e->res == EIO_READ;
+		for (int b = 0; ok && b < EIO_READ; b++)
+			ok = dev_buf[b] == eio_byte(off + (uint64_t)b);
+	}
+	if (!ok && atomic_fetch_add(&me->wrong, 1) < 3)
+		fprintf(stderr, PROG ": pid %d: %s read at %" PRIu64 " (a %s chunk): res %lld\n",
+			(int)getpid(), eio_dev, off, eio_bad(off) ? "bad" : "good",
+			(long long)e->res);
+}
+
+/*
+ * One round: n reads of n new pipes, written a few ms later, each ending
+ * once; with --eio-nullb, sometimes one more of the device.
+ */
 static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 {
-	struct iocb cb[BATCH], *list[BATCH];
-	struct io_event ev[BATCH];
+	struct iocb cb[BATCH + 1], *list[BATCH + 1];
+	struct io_event ev[BATCH + 1];
 	char buf[BATCH] = { 0 };
-	int p[BATCH][2], done = 0, seen = 0;
+	bool reaped[BATCH + 1] = { false }, submitted[BATCH + 1] = { false };
+	int p[BATCH][2], done = 0, seen = 0, total = n;
 	bool einval = false;
 	struct feed f = { .n = n, .delay_ms = 1 + (int)(next_rand(rnd) % 8) };
+	uint64_t dev_off = 0;
 	pthread_t th;
 	long long deadline;
 
+	if (eio_fd >= 0 && !dev_buf && posix_memalign((void **)&dev_buf, 4096, EIO_READ))
+		dev_buf = NULL;
+	if (eio_fd >= 0 && dev_buf && next_rand(rnd) % 2) {
+		bool direct = next_rand(rnd) % 2;
+
+		dev_off = (next_rand(rnd) % ((EIO_SIZE_MB << 20) / EIO_READ)) * EIO_READ;
+		/* Out of the page cache: the buffered read blocks, and hands off. */
+		if (!direct)
+			posix_fadvise(eio_fd_buf, (off_t)dev_off, EIO_READ, POSIX_FADV_DONTNEED);
+		memset(dev_buf, 0, EIO_READ);
+		memset(&cb[n], 0, sizeof(cb[n]));
+		cb[n].aio_lio_opcode = IOCB_CMD_PREAD;
+		cb[n].aio_fildes = (uint32_t)(direct ? eio_fd : eio_fd_buf);
+		cb[n].aio_buf = (uintptr_t)dev_buf;
+		cb[n].aio_nbytes = EIO_READ;
+		cb[n].aio_offset = (int64_t)dev_off;
+		cb[n].aio_data = (uint64_t)n;
+		total = n + 1;
+	}
 	for (int i = 0; i < n; i++) {
 		if (pipe2(p[i], O_CLOEXEC)) {
 			failed("pipe2", errno);
@@ -177,7 +261,6 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 		cb[i].aio_buf = (uintptr_t)&buf[i];
 		cb[i].aio_nbytes = 1;
 		cb[i].aio_data = (uint64_t)i;
-		list[i] = &cb[i];
 		f.fd[i] = p[i][1];
 		f.byte[i] = (char)('a' + (next_rand(rnd) % 26));
 	}
@@ -191,9 +274,12 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 		return;
 	}
 	atomic_fetch_add(&me->threads, 1);
-	/* Submit all n, resubmitting the rest after a short count. */
-	while (done < n) {
-		long r = io_submit_(ctx, n - done, list + done);
+	/* The device read, if any, first: list[k] is cb[(k + n) % total]. */
+	for (int k = 0; k < total; k++)
+		list[k] = &cb[(k + n) % total];
+	/* Submit them all, resubmitting the rest after a short count. */
+	while (done < total) {
+		long r = io_submit_(ctx, total - done, list + done);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -215,10 +301,12 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 			atomic_fetch_add(&me->injected, 1);
 			einval = false;
 		}
-		if (done + r < n)
+		if (done + r < total)
 			atomic_fetch_add(&me->short_counts, 1);
 		done += (int)r;
 	}
+	for (int k = 0; k < done; k++)
+		submitted[list[k] - cb] = true;
 	/* Reap what was submitted: each once, with its byte. */
 	deadline = now_ms() + (getenv("AIO_SYSLET_TORTURE_FORGET") ? 1000 : 10000);
 	while (seen < done && now_ms() < deadline) {
@@ -233,14 +321,20 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 			if (atomic_exchange(&forget, 0))
 				continue;
 
-			if (i >= (unsigned int)done || ev[k].obj != (uintptr_t)&cb[i]) {
+			if (i >= (unsigned int)total || !submitted[i] || ev[k].obj != (uintptr_t)&cb[i]) {
 				if (atomic_fetch_add(&me->wrong, 1) < 3)
 					fprintf(stderr, PROG ": pid %d: an event for no read of this round: data %llu of %d\n",
 						(int)getpid(), (unsigned long long)ev[k].data, done);
 				continue;
 			}
-			if (buf[i] == 0x7f) {
+			if (reaped[i]) {
 				atomic_fetch_add(&me->dup, 1);
+				continue;
+			}
+			reaped[i] = true;
+			seen++;
+			if (i == (unsigned int)n) {
+				check_dev_read(&ev[k], dev_off);
 				continue;
 			}
 			if (opt_faults && ev[k].res == -ENOMEM) {
@@ -254,8 +348,6 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 						(int)getpid(), i, done, (long long)ev[k].res,
 						(unsigned char)buf[i], (unsigned char)f.byte[i]);
 			}
-			buf[i] = 0x7f;	/* marks it reaped */
-			seen++;
 		}
 	}
 	atomic_fetch_add(&me->lost, done - seen);
@@ -359,6 +451,17 @@ static int victim(int slot)
 
 	me = &sh->slot[slot];
 	atomic_store(&me->pid, getpid());
+	if (eio_dev[0]) {
+		/* An open that an injected fault fails is tried again. */
+		for (int tries = 0; tries < 1000 && (eio_fd < 0 || eio_fd_buf < 0); tries++) {
+			if (eio_fd < 0)
+				eio_fd = open(eio_dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
+			if (eio_fd_buf < 0)
+				eio_fd_buf = open(eio_dev, O_RDONLY | O_CLOEXEC);
+		}
+		if (eio_fd < 0 || eio_fd_buf < 0)
+			die("open %s: %s", eio_dev, strerror(errno));
+	}
 	if (getenv("AIO_SYSLET_TORTURE_FORGET") && !atomic_load(&me->execs))
 		atomic_store(&forget, 1);
 	sigemptyset(&sa.sa_mask);
@@ -405,7 +508,8 @@ static int victim(int slot)
 			 */
 			if (opt_faults)
 				set_make_it_fail("0");
-			execl(self_exe, PROG, "--victim", s, secs, opt_faults ? "1" : "0", (char *)NULL);
+			execl(self_exe, PROG, "--victim", s, secs, opt_faults ? "1" : "0",
+			      eio_dev[0] ? eio_dev : "-", (char *)NULL);
 			failed("exec", errno);
 		}
 	}
@@ -427,11 +531,96 @@ static pid_t start_victim(int slot)
 		victim_signals(SIG_BLOCK);
 		snprintf(s, sizeof(s), "%d", slot);
 		snprintf(r, sizeof(r), "%u", opt_readers);
-		execl(self_exe, PROG, "--victim", s, r, opt_faults ? "1" : "0", (char *)NULL);
+		execl(self_exe, PROG, "--victim", s, r, opt_faults ? "1" : "0",
+		      eio_dev[0] ? eio_dev : "-", (char *)NULL);
 		_exit(127);
 	}
 	atomic_fetch_add(&sh->victims, 1);
 	return pid;
+}
+
+/* Writes @val to the attribute @attr of the --eio-nullb configfs directory. */
+static void eio_attr(const char *attr, const char *val)
+{
+	char path[256];
+	int fd;
+	ssize_t len = (ssize_t)strlen(val);
+
+	snprintf(path, sizeof(path), CONFIGFS_NULLB "/%s/%s", opt_eio_nullb, attr);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, val, (size_t)len) != len)
+		die("--eio-nullb: write '%s' to %s: %s", val, path, strerror(errno));
+	close(fd);
+}
+
+/*
+ * Makes the --eio-nullb device: 20 ms completions (the reads block),
+ * memory backed, the even chunks bad blocks; writes the good ones' bytes
+ * and checks that a bad chunk fails and a good one reads back.
+ */
+static void eio_setup(void)
+{
+	unsigned char *buf;
+	char dir[256], val[64];
+	int fd, index = -1;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), CONFIGFS_NULLB "/%s", opt_eio_nullb);
+	if (mkdir(dir, 0755))
+		die("--eio-nullb: mkdir %s: %s (needs root, null_blk, and configfs mounted on "
+		    "/sys/kernel/config)", dir, strerror(errno));
+	snprintf(val, sizeof(val), "%d", EIO_SIZE_MB);
+	eio_attr("size", val);
+	eio_attr("memory_backed", "1");
+	eio_attr("irqmode", "2");
+	eio_attr("completion_nsec", "20000000");
+	for (int c = 0; c < EIO_NR_CHUNKS; c += 2) {
+		snprintf(val, sizeof(val), "+%d-%d", c * (EIO_CHUNK / 512),
+			 (c + 1) * (EIO_CHUNK / 512) - 1);
+		eio_attr("badblocks", val);
+	}
+	eio_attr("power", "1");
+	snprintf(dir, sizeof(dir), CONFIGFS_NULLB "/%s/index", opt_eio_nullb);
+	f = fopen(dir, "re");
+	if (!f || fscanf(f, "%d", &index) != 1)
+		die("--eio-nullb: read %s: %s", dir, f ? "not a number" : strerror(errno));
+	fclose(f);
+	snprintf(eio_dev, sizeof(eio_dev), "/dev/nullb%d", index);
+	for (int i = 0; i < 500 && access(eio_dev, F_OK); i++)
+		usleep(10000);
+	fd = open(eio_dev, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		die("--eio-nullb: open %s: %s", eio_dev, strerror(errno));
+	if (posix_memalign((void **)&buf, 4096, EIO_CHUNK))
+		die("--eio-nullb: out of memory");
+	for (int c = 1; c < EIO_NR_CHUNKS; c += 2) {
+		off_t off = (off_t)c * EIO_CHUNK;
+
+		for (int b = 0; b < EIO_CHUNK; b++)
+			buf[b] = eio_byte((uint64_t)off + (uint64_t)b);
+		if (pwrite(fd, buf, EIO_CHUNK, off) != EIO_CHUNK)
+			die("--eio-nullb: write of %s at %lld: %s", eio_dev, (long long)off,
+			    strerror(errno));
+	}
+	/* The injection works: a bad chunk fails with EIO, a good one reads back. */
+	errno = 0;
+	if (pread(fd, buf, EIO_READ, 0) != -1 || errno != EIO)
+		die("--eio-nullb: a read of %s's bad blocks did not fail with EIO: %s", eio_dev,
+		    errno ? strerror(errno) : "it succeeded");
+	if (pread(fd, buf, EIO_READ, EIO_CHUNK) != EIO_READ || buf[5] != eio_byte(EIO_CHUNK + 5))
+		die("--eio-nullb: %s's good blocks do not read back", eio_dev);
+	free(buf);
+	close(fd);
+}
+
+static void eio_teardown(void)
+{
+	char dir[256];
+
+	eio_attr("power", "0");
+	snprintf(dir, sizeof(dir), CONFIGFS_NULLB "/%s", opt_eio_nullb);
+	if (rmdir(dir))
+		fprintf(stderr, PROG ": --eio-nullb: rmdir %s: %s\n", dir, strerror(errno));
 }
 
 static void usage(void)
@@ -443,7 +632,9 @@ static void usage(void)
 		"  -t READERS  reader threads per victim (1-%d, default 4)\n"
 		"  --seed N    the choice of victims and actions (default 1)\n"
 		"  --faults    under fault injection: ENOMEM and EAGAIN are counted, not errors,\n"
-		"              and so is an io_submit() EINVAL that the same call then does not repeat\n",
+		"              and so is an io_submit() EINVAL that the same call then does not repeat\n"
+		"  --eio-nullb NAME  also read a null_blk made in configfs as NAME, every other\n"
+		"              64 KiB of it bad blocks: those reads must fail with EIO (root)\n",
 		MAX_VICTIMS, MAX_READERS);
 }
 
@@ -468,17 +659,19 @@ int main(int argc, char **argv)
 {
 	pid_t pids[MAX_VICTIMS];
 	long long end;
-	long tot[13] = { 0 };
+	long tot[15] = { 0 };
 	int bad = 0;
 
 	self_exe = "/proc/self/exe";
-	if (argc == 5 && !strcmp(argv[1], "--victim")) {
+	if (argc == 6 && !strcmp(argv[1], "--victim")) {
 		/* The counters: the memfd the parent left at fd 3 (exec keeps it). */
 		int slot = (int)parse_num("slot", argv[2], 0, MAX_VICTIMS - 1);
 		int fd = 3;
 
 		opt_readers = (unsigned int)parse_num("readers", argv[3], 1, MAX_READERS);
 		opt_faults = parse_num("faults", argv[4], 0, 1);
+		if (strcmp(argv[5], "-"))
+			snprintf(eio_dev, sizeof(eio_dev), "%s", argv[5]);
 		sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (sh == MAP_FAILED)
 			die("mmap of the shared counters (fd 3): %s", strerror(errno));
@@ -495,7 +688,15 @@ int main(int argc, char **argv)
 			opt_readers = (unsigned int)parse_num("-t", argv[++i], 1, MAX_READERS);
 		else if (!strcmp(argv[i], "--faults"))
 			opt_faults = true;
-		else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+		else if (!strcmp(argv[i], "--eio-nullb") && i + 1 < argc) {
+			opt_eio_nullb = argv[++i];
+			if (!*opt_eio_nullb || strchr(opt_eio_nullb, '/') || strlen(opt_eio_nullb) > 32) {
+				fprintf(stderr, PROG ": --eio-nullb '%s': a configfs name of 1 to 32 characters, no '/'\n",
+					opt_eio_nullb);
+				usage();
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
 			opt_seed = parse_num("--seed", argv[++i], 1, ~0UL);
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage();
@@ -517,6 +718,8 @@ int main(int argc, char **argv)
 			die("mmap: %s", strerror(errno));
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (opt_eio_nullb)
+		eio_setup();
 	for (unsigned int i = 0; i < opt_victims; i++)
 		pids[i] = start_victim((int)i);
 	end = now_ms() + opt_seconds * 1000LL;
@@ -580,13 +783,22 @@ int main(int argc, char **argv)
 		tot[10] += atomic_load(&s->signals);
 		tot[11] += atomic_load(&s->injected);
 		tot[12] += atomic_load(&s->interrupted);
+		tot[13] += atomic_load(&s->dev_reads);
+		tot[14] += atomic_load(&s->eio);
 	}
+	if (opt_eio_nullb)
+		eio_teardown();
 	printf(PROG ": %u s, %ld victims, %ld kills, %ld execs, %ld forks (%ld bad), %ld threads, %ld signals\n",
 	       opt_seconds, atomic_load(&sh->victims), atomic_load(&sh->kills), tot[6], tot[7],
 	       tot[8], tot[9], tot[10]);
 	printf(PROG ": reads %ld, lost %ld, duplicated %ld, wrong %ld, interrupted %ld, short counts %ld, errors %ld, injected failures %ld\n",
 	       tot[0], tot[1], tot[2], tot[3], tot[12], tot[4], tot[5], tot[11]);
-	if (tot[1] || tot[2] || tot[3] || tot[5] || tot[8] || bad || !tot[0]) {
+	if (opt_eio_nullb)
+		printf(PROG ": %s (--eio-nullb %s): %ld reads, %ld failed with EIO as its bad blocks must\n",
+		       eio_dev, opt_eio_nullb, tot[13], tot[14]);
+	/* With --eio-nullb, no EIO means the injected errors were never seen. */
+	if (tot[1] || tot[2] || tot[3] || tot[5] || tot[8] || bad || !tot[0] ||
+	    (opt_eio_nullb && !tot[14])) {
 		printf(PROG ": FAILED\n");
 		return 1;
 	}
