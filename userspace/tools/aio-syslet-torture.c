@@ -18,7 +18,7 @@
  * wrong, or a victim died other than by our SIGKILL.
  *
  * With --eio-nullb NAME it first makes a null_blk of its own through
- * configfs, with 20 ms completions and every other 64 KiB of its 4 MiB
+ * configfs, /dev/NAME, with 20 ms completions and every other 64 KiB of its 4 MiB
  * bad blocks (null_blk's error injection), and a reader's batch may add a
  * 4 KiB read of it, O_DIRECT or through the page cache (dropped first, so
  * that it blocks and hands off): of a bad chunk it must end in -EIO, of a
@@ -562,8 +562,7 @@ static void eio_setup(void)
 {
 	unsigned char *buf;
 	char dir[256], val[64];
-	int fd, index = -1;
-	FILE *f;
+	int fd;
 
 	snprintf(dir, sizeof(dir), CONFIGFS_NULLB "/%s", opt_eio_nullb);
 	if (mkdir(dir, 0755))
@@ -580,12 +579,8 @@ static void eio_setup(void)
 		eio_attr("badblocks", val);
 	}
 	eio_attr("power", "1");
-	snprintf(dir, sizeof(dir), CONFIGFS_NULLB "/%s/index", opt_eio_nullb);
-	f = fopen(dir, "re");
-	if (!f || fscanf(f, "%d", &index) != 1)
-		die("--eio-nullb: read %s: %s", dir, f ? "not a number" : strerror(errno));
-	fclose(f);
-	snprintf(eio_dev, sizeof(eio_dev), "/dev/nullb%d", index);
+	/* A null_blk made in configfs takes the directory's name as its disk's. */
+	snprintf(eio_dev, sizeof(eio_dev), "/dev/%s", opt_eio_nullb);
 	for (int i = 0; i < 500 && access(eio_dev, F_OK); i++)
 		usleep(10000);
 	fd = open(eio_dev, O_RDWR | O_DIRECT | O_CLOEXEC);
@@ -690,8 +685,8 @@ int main(int argc, char **argv)
 			opt_faults = true;
 		else if (!strcmp(argv[i], "--eio-nullb") && i + 1 < argc) {
 			opt_eio_nullb = argv[++i];
-			if (!*opt_eio_nullb || strchr(opt_eio_nullb, '/') || strlen(opt_eio_nullb) > 32) {
-				fprintf(stderr, PROG ": --eio-nullb '%s': a configfs name of 1 to 32 characters, no '/'\n",
+			if (!*opt_eio_nullb || strchr(opt_eio_nullb, '/') || strlen(opt_eio_nullb) > 31) {
+				fprintf(stderr, PROG ": --eio-nullb '%s': a configfs name of 1 to 31 characters, no '/'\n",
 					opt_eio_nullb);
 				usage();
 				return EXIT_USAGE;
