@@ -427,6 +427,89 @@ static enum t_result test_fresh_process_mask(void)
 	return sh_in_child(fresh_process_mask);
 }
 
+#define COLD_READS	16
+#define COLD_STRIDE	(256 << 10)	/* apart, beyond readahead: each read goes to the disk */
+#define COLD_SEED	0x5171
+
+/*
+ * The report exactly: the same mask, then cold file reads submitted
+ * until one hands off (the syslet_handoff event counts them), the mask
+ * read back after every io_submit() and every read's data checked.
+ */
+static enum t_result fresh_process_mask_cold(void)
+{
+	static struct iocb cb[COLD_READS];
+	struct iocb *list[COLD_READS];
+	struct io_event ev[COLD_READS];
+	aio_context_t ctx = t_setup_ctx(COLD_READS);
+	size_t size = (size_t)COLD_READS * COLD_STRIDE;
+	unsigned char *buf = t_aligned_alloc(4096, (size_t)COLD_READS * 4096);
+	long handed = 0, calls = 0;
+	struct sh_trace handoffs;
+	sigset_t set, cur;
+	char path[4096];
+	int fd, round;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGRTMIN + 3);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		t_bail("sigprocmask: %s", strerror(errno));
+	fd = t_pattern_file(size, COLD_SEED, 0, path, sizeof(path));
+	sh_trace_start(&handoffs, "syslet_handoff");
+	for (round = 0; round < 20 && !handed; round++) {
+		long n;
+
+		t_drop_cache(path, size);
+		memset(buf, 0, (size_t)COLD_READS * 4096);
+		for (int i = 0; i < COLD_READS; i++) {
+			t_prep_pread(&cb[i], fd, buf + (size_t)i * 4096, 4096, (off_t)i * COLD_STRIDE);
+			cb[i].aio_data = (uint64_t)i;
+			list[i] = &cb[i];
+		}
+		for (long done = 0; done < COLD_READS; done += n) {
+			n = sys_io_submit(ctx, COLD_READS - done, list + done);
+			calls++;
+			sigprocmask(SIG_BLOCK, NULL, &cur);
+			if (!same_sigset(&cur, &set, "mask after an io_submit() of cold reads") ||
+			    !T_TRUE(n > 0)) {
+				n = -1;
+				break;
+			}
+		}
+		if (n < 0)
+			break;
+		if (!T_EQ(t_reap(ctx, ev, COLD_READS, 20000), COLD_READS))
+			break;
+		for (int e = 0; e < COLD_READS; e++) {
+			uint64_t i = ev[e].data;
+
+			if (!T_TRUE(i < COLD_READS) || !T_EQ(ev[e].res, 4096))
+				continue;
+			T_TRUE(t_verify_pattern(buf + i * 4096, 4096, COLD_SEED, (off_t)i * COLD_STRIDE));
+		}
+		handed = sh_trace_count(&handoffs, NULL);
+	}
+	sh_trace_stop(&handoffs);
+	t_diag("%ld handoffs in %d rounds of %d cold reads (%ld io_submit() calls)", handed, round,
+	       COLD_READS, calls);
+	/* The positive control: the mask was read back after a handoff. */
+	T_TRUE(handed >= 1);
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	same_sigset(&cur, &set, "mask at the end");
+	close(fd);
+	free(buf);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_fresh_process_mask_cold(void)
+{
+	if (!t_is_root())
+		return t_skip("counting handoffs (the trace events) needs root");
+	return sh_in_child(fresh_process_mask_cold);
+}
+
 static enum t_result test_mask_pending_thread(void)
 {
 	return sh_in_thread(test_mask_pending);
@@ -446,6 +529,8 @@ int main(void)
 		  test_mask_pending_thread },
 		{ "new process's main thread: a mask set before any helper exists, kept by two handoffs",
 		  test_fresh_process_mask },
+		{ "new process's main thread: the same mask, kept through cold file reads until one hands off",
+		  test_fresh_process_mask_cold },
 		{ "a signal to the parked former caller's TID runs in the user thread at once",
 		  test_to_former_head },
 		{ "leader: tgkill, pthread_kill, raise after a handoff: handler runs in our thread",
