@@ -4,8 +4,8 @@
  * (aio-syslet.rst, "What does not hand off") does, with a helper parked:
  * the read runs to its end in io_submit(), the syslet_unarmed event
  * names the state, and once the state is gone the same process hands
- * off again (the positive control).  The states: being a tracer, an
- * io_uring task context, syscall user dispatch, SCHED_DEADLINE, a
+ * off again (the positive control).  The states: being a tracer, a
+ * vfork() child that has not yet exec'd or exited, an io_uring task context, syscall user dispatch, SCHED_DEADLINE, a
  * pending uretprobe, and on x86 an I/O permission bitmap and a user
  * shadow stack (where the CPU has one: the sub-test says whether it ran).
  */
@@ -90,6 +90,121 @@ static enum t_result test_tracer(void)
 	if (!t_is_root())
 		return t_skip("the trace events need root");
 	return sh_in_child(tracer_child);
+}
+
+/*
+ * A vfork() child, until it execs or exits, runs on its parent's memory
+ * while its parent waits for the completion that task holds: it never
+ * hands off (reason=ptrace, the same check).  The child uses raw system
+ * calls and its own locals only, and says how it went by its exit
+ * status; a thread of the parent writes the pipes it reads.  With a
+ * second read after an io_submit() that would make a helper, a child
+ * that could arm would hand that read off.
+ */
+#define VFORK_A_MS	400
+#define VFORK_B_MS	1400
+
+static int vfork_pipe[2][2];
+static uint64_t vfork_start_us;
+
+static void *vfork_writer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 2; i++) {
+		uint64_t at = vfork_start_us + (i ? VFORK_B_MS : VFORK_A_MS) * 1000ULL, now;
+
+		while ((now = t_now_us()) < at)
+			usleep((useconds_t)(at - now));
+		if (write(vfork_pipe[i][1], "v", 1) != 1)
+			t_bail("write to a pipe: %s", strerror(errno));
+	}
+	return NULL;
+}
+
+static enum t_result vfork_child(void)
+{
+	static struct iocb cb[2];
+	static char byte[2];
+	struct io_event ev[2];
+	aio_context_t ctx = t_setup_ctx(8);
+	struct sh_trace unarmed, handoffs;
+	bool seen[2] = { false, false };
+	pthread_t writer;
+	int st = 0;
+	pid_t pid;
+
+	if (!sh_warm_up(ctx) || !T_TRUE(sh_wait_parked(1, 5000)))
+		return T_FAIL;
+	for (int i = 0; i < 2; i++) {
+		if (pipe2(vfork_pipe[i], O_CLOEXEC))
+			t_bail("pipe: %s", strerror(errno));
+		t_prep_pread(&cb[i], vfork_pipe[i][0], &byte[i], 1, 0);
+		cb[i].aio_data = 0xf0c0 + (uint64_t)i;
+	}
+	sh_trace_start(&unarmed, "syslet_unarmed");
+	sh_trace_start(&handoffs, "syslet_handoff");
+	vfork_start_us = t_now_us();
+	if (pthread_create(&writer, NULL, vfork_writer, NULL))
+		t_bail("pthread_create");
+	pid = vfork();
+	if (pid == 0) {
+		struct iocb *one[1] = { &cb[0] };
+
+		/* Read A: synchronous until the writer's byte, 400 ms on. */
+		if (sys_io_submit(ctx, 1, one) != 1)
+			_exit(1);
+		if (t_now_us() - vfork_start_us < (VFORK_A_MS - 50) * 1000ULL)
+			_exit(2);
+		/* Where arming worked, this would make a helper; it parks. */
+		if (sys_io_submit(ctx, 0, one) != 0)
+			_exit(3);
+		usleep(300 * 1000);
+		/* Read B: synchronous too, until 1400 ms. */
+		one[0] = &cb[1];
+		if (sys_io_submit(ctx, 1, one) != 1)
+			_exit(4);
+		if (t_now_us() - vfork_start_us < (VFORK_B_MS - 50) * 1000ULL)
+			_exit(5);
+		_exit(0);
+	}
+	if (pid < 0)
+		t_bail("vfork: %s", strerror(errno));
+	T_EQ(waitpid(pid, &st, 0), pid);
+	if (!T_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		t_diag("the vfork child: status 0x%x (exit 2 or 5: a read returned before its "
+		       "byte was written, handed off)", st);
+	pthread_join(writer, NULL);
+	/* Both reads ended, each once, with its byte. */
+	T_EQ(t_reap(ctx, ev, 2, 5000), 2);
+	for (int e = 0; e < 2; e++) {
+		uint64_t i = ev[e].data - 0xf0c0;
+
+		if (!T_TRUE(i < 2 && !seen[i]))
+			continue;
+		seen[i] = true;
+		T_EQ(ev[e].res, 1);
+		T_EQ(byte[i], 'v');
+	}
+	T_NO_EVENT(ctx, 100);
+	T_TRUE(sh_trace_count_tgid(&unarmed, pid, "reason=ptrace") >= 2);
+	T_EQ(sh_trace_count_tgid(&handoffs, pid, NULL), 0);
+	sh_trace_stop(&handoffs);
+	sh_trace_stop(&unarmed);
+	for (int i = 0; i < 2; i++) {
+		close(vfork_pipe[i][0]);
+		close(vfork_pipe[i][1]);
+	}
+	/* The parent, no vfork child, hands off. */
+	hands_off(ctx);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_vfork(void)
+{
+	if (!t_is_root())
+		return t_skip("the trace events need root");
+	return sh_in_child(vfork_child);
 }
 
 /*
@@ -416,6 +531,8 @@ int main(void)
 	static const struct t_case cases[] = {
 		{ "a tracer reads synchronously (reason=ptrace); with its tracee reaped it hands off",
 		  test_tracer },
+		{ "a vfork() child reads synchronously (reason=ptrace), and makes no helper; its parent hands off",
+		  test_vfork },
 		{ "a thread with an io_uring context reads synchronously (reason=io_uring), even with the ring closed; another thread hands off",
 		  test_io_uring },
 		{ "syscall user dispatch on: synchronous (reason=syscall_user_dispatch); off: hands off",
