@@ -350,6 +350,12 @@ suite_table() {
 	' "$1"
 }
 
+# pass_cases TABLE PASS: the cases that pass PASS of suite_table's TABLE
+# ran (passed, failed or skipped), sorted, on one line.
+pass_cases() {
+	awk -F'\t' -v p="$2" '$1 == p && ($2 == "ok" || $2 == "fail" || $2 == "skip") { print $3 }' <<<"$1" | sort | paste -sd' '
+}
+
 # judge_run CONSOLE RESULTS RC PARTS TIMEOUT [PASSES]: judges a test VM's
 # run (vm/run exit status RC) and prints what it found: any kernel splat
 # in the console log (quoted), each suite pass's summary and sub-test
@@ -362,7 +368,7 @@ suite_table() {
 # failed.
 judge_run() {
 	local console=$1 results=$2 rc=$3 parts=$4 timeout=$5 want_passes=${6:-} verdict=0
-	local table got_passes p cases first_cases partial errline
+	local table got_passes p cases all_cases cold_cases want partial errline
 	JUDGED_SPLATS=$(kernel_splats "$console")
 	if [ -n "$JUDGED_SPLATS" ]; then
 		say "kernel splat in the console log ($console):"
@@ -400,9 +406,10 @@ judge_run() {
 			say "no suite pass in $results"
 			verdict=1
 		fi
-		# The cases every pass runs: those of the first full (not -cold) pass.
-		p=$(tr ' ' '\n' <<<"$got_passes" | grep -v -- '-cold$' | head -n 1 || true)
-		first_cases=$(awk -F'\t' -v p="$p" '$1 == p && ($2 == "ok" || $2 == "fail" || $2 == "skip") { print $3 }' <<<"$table" | sort | paste -sd' ')
+		# The cases every pass runs: those of the first full (not -cold)
+		# pass; a -cold pass, those of them not named syslet-*.
+		all_cases=$(pass_cases "$table" "$(tr ' ' '\n' <<<"$got_passes" | grep -v -- '-cold$' | head -n 1 || true)")
+		cold_cases=$(tr ' ' '\n' <<<"$all_cases" | grep -v '^syslet-' | paste -sd' ' || true)
 		while IFS= read -r p; do
 			[ -n "$p" ] || continue
 			local counts nfail bad
@@ -427,19 +434,15 @@ judge_run() {
 					echo "${0##*/}: $p: $handoffs handoffs"
 				fi ;;
 			esac
-			cases=$(awk -F'\t' -v p="$p" '$1 == p && ($2 == "ok" || $2 == "fail" || $2 == "skip") { print $3 }' <<<"$table" | sort | paste -sd' ')
+			cases=$(pass_cases "$table" "$p")
 			case $p in
-			*-cold)
-				if [ "$cases" != "$(tr ' ' '\n' <<<"$first_cases" | grep -v '^syslet-' | paste -sd' ')" ]; then
-					say "$p: the cases run are not exactly the other passes' non-syslet ones (COLD_PASS_CASES, vm/lib.sh)"
-					verdict=1
-				fi ;;
-			*)
-				if [ "$cases" != "$first_cases" ]; then
-					say "$p: the cases run differ from the first pass's"
-					verdict=1
-				fi ;;
+			*-cold) want=$cold_cases what="exactly the other passes' non-syslet ones (COLD_PASS_CASES, vm/lib.sh)" ;;
+			*) want=$all_cases what="those of the first full pass" ;;
 			esac
+			if [ "$cases" != "$want" ]; then
+				say "$p: the cases run are not $what"
+				verdict=1
+			fi
 			nfail=$(awk -F'\t' -v p="$p" '$1 == p && $2 == "fail"' <<<"$table" | wc -l)
 			if [ "$nfail" -gt 0 ]; then
 				awk -F'\t' -v p="$p" '$1 == p && $2 == "fail" { print "    FAIL " $3 ": " $5 }' <<<"$table" >&2

@@ -228,6 +228,21 @@ static inline enum t_result sh_in_child_max_threads(long long n, enum t_result (
 }
 
 /*
+ * Reads an eventfd's counter once it is readable, within @timeout_ms (0:
+ * it was not).  aio_complete() posts the event first, then signals the
+ * eventfd: a reaper can see the event before the signal.
+ */
+static inline uint64_t sh_eventfd_wait(int efd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+	uint64_t count = 0;
+
+	if (poll(&pfd, 1, timeout_ms) == 1 && read(efd, &count, sizeof(count)) != sizeof(count))
+		t_bail("read of the eventfd: %s", strerror(errno));
+	return count;
+}
+
+/*
  * io_submit() of @nr iocbs, the rest submitted again after each short
  * count, as fio and the updated libaio do; each call must take at least
  * one (checked).  Returns how many went in; the first call's return in

@@ -11,7 +11,6 @@
 #include "syslet-helpers.h"
 
 #include <linux/magic.h>
-#include <poll.h>
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -45,18 +44,6 @@
 /* Past syslet-null-blk's 4 MiB, which it rewrites with a pattern of its own. */
 #define BASE		(100LL << 20)
 
-/* Reads the eventfd's counter once it is readable, within @timeout_ms (0: it was not). */
-static uint64_t eventfd_wait(int efd, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = efd, .events = POLLIN };
-	uint64_t count = 0;
-
-	/* aio_complete() posts the event first, then signals the eventfd. */
-	if (poll(&pfd, 1, timeout_ms) == 1 && read(efd, &count, sizeof(count)) != sizeof(count))
-		t_bail("read of the eventfd: %s", strerror(errno));
-	return count;
-}
-
 /* A read of a pipe with IOCB_FLAG_RESFD that hands off: one signal, when it ends. */
 static bool resfd_read(aio_context_t ctx, int efd)
 {
@@ -72,9 +59,9 @@ static bool resfd_read(aio_context_t ctx, int efd)
 	ok &= T_ERRNO(read(efd, &count, sizeof(count)), EAGAIN);
 	/* res 1, the byte "c" that ends the read, and no other event. */
 	ok &= sh_block_finish(&b);
-	ok &= T_EQ(eventfd_wait(efd, 5000), 1);
+	ok &= T_EQ(sh_eventfd_wait(efd, 5000), 1);
 	/* Not twice: no later signal either. */
-	ok &= T_EQ(eventfd_wait(efd, LATE_MS), 0);
+	ok &= T_EQ(sh_eventfd_wait(efd, LATE_MS), 0);
 	return ok;
 }
 
@@ -334,13 +321,13 @@ static enum t_result ioprio_child(void)
 
 static enum t_result test_ioprio(void)
 {
-	if (access(NULLB, F_OK))
-		return t_skip(NULLB " is absent (boot with null_blk.irqmode=2 "
-			      "null_blk.completion_nsec=20000000 null_blk.memory_backed=1)");
 	long long depth;
 	enum t_result r;
 	int err;
 
+	if (access(NULLB, F_OK))
+		return t_skip(NULLB " is absent (boot with null_blk.irqmode=2 "
+			      "null_blk.completion_nsec=20000000 null_blk.memory_backed=1)");
 	if (!t_is_root())
 		return t_skip("opening " NULLB " and reading trace events need root");
 	depth = t_read_sysctl(NULLB_NR_REQUESTS);

@@ -381,6 +381,16 @@ static enum t_result test_process_signal_thread(void)
 	return r;
 }
 
+/* Blocks the report's signals, SIGWINCH and SIGRTMIN+3, and puts them in @set. */
+static void report_mask(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGWINCH);
+	sigaddset(set, SIGRTMIN + 3);
+	if (sigprocmask(SIG_BLOCK, set, NULL))
+		t_bail("sigprocmask: %s", strerror(errno));
+}
+
 /*
  * The report of the kernel review: in the main thread of a new process,
  * a mask set with sigprocmask() before any helper exists, then handoffs
@@ -392,11 +402,7 @@ static enum t_result fresh_process_mask(void)
 	aio_context_t ctx = t_setup_ctx(8);
 	sigset_t set, cur;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGWINCH);
-	sigaddset(&set, SIGRTMIN + 3);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		t_bail("sigprocmask: %s", strerror(errno));
+	report_mask(&set);
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	for (int i = 0; i < 2; i++) {
@@ -450,11 +456,7 @@ static enum t_result fresh_process_mask_cold(void)
 	char path[4096];
 	int fd, round;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGWINCH);
-	sigaddset(&set, SIGRTMIN + 3);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		t_bail("sigprocmask: %s", strerror(errno));
+	report_mask(&set);
 	fd = t_pattern_file(size, COLD_SEED, 0, path, sizeof(path));
 	sh_trace_start(&handoffs, "syslet_handoff");
 	for (round = 0; round < 20 && !handed; round++) {

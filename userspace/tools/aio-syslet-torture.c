@@ -18,9 +18,9 @@
  * wrong, or a victim died other than by our SIGKILL.
  *
  * With --eio-nullb NAME it first makes a null_blk of its own through
- * configfs, /dev/NAME, with 20 ms completions and every other 64 KiB of its 4 MiB
- * bad blocks (null_blk's error injection), and a reader's batch may add a
- * 4 KiB read of it, O_DIRECT or through the page cache (dropped first, so
+ * configfs, /dev/NAME, with 20 ms completions and every other 64 KiB of
+ * its 4 MiB bad blocks (null_blk's error injection), and a reader's batch
+ * may add a 4 KiB read of it, O_DIRECT or through the page cache (dropped first, so
  * that it blocks and hands off): of a bad chunk it must end in -EIO, of a
  * good one with the chunk's bytes.  The device goes when the run ends.
  */
@@ -219,7 +219,7 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 	struct iocb cb[BATCH + 1], *list[BATCH + 1];
 	struct io_event ev[BATCH + 1];
 	char buf[BATCH] = { 0 };
-	bool reaped[BATCH + 1] = { false }, submitted[BATCH + 1] = { false };
+	bool reaped[BATCH + 1] = { false };
 	int p[BATCH][2], done = 0, seen = 0, total = n;
 	bool einval = false;
 	struct feed f = { .n = n, .delay_ms = 1 + (int)(next_rand(rnd) % 8) };
@@ -244,6 +244,7 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 		cb[n].aio_nbytes = EIO_READ;
 		cb[n].aio_offset = (int64_t)dev_off;
 		cb[n].aio_data = (uint64_t)n;
+		list[n] = &cb[n];	/* last: list[i] is cb[i] */
 		total = n + 1;
 	}
 	for (int i = 0; i < n; i++) {
@@ -261,6 +262,7 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 		cb[i].aio_buf = (uintptr_t)&buf[i];
 		cb[i].aio_nbytes = 1;
 		cb[i].aio_data = (uint64_t)i;
+		list[i] = &cb[i];
 		f.fd[i] = p[i][1];
 		f.byte[i] = (char)('a' + (next_rand(rnd) % 26));
 	}
@@ -274,9 +276,6 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 		return;
 	}
 	atomic_fetch_add(&me->threads, 1);
-	/* The device read, if any, first: list[k] is cb[(k + n) % total]. */
-	for (int k = 0; k < total; k++)
-		list[k] = &cb[(k + n) % total];
 	/* Submit them all, resubmitting the rest after a short count. */
 	while (done < total) {
 		long r = io_submit_(ctx, total - done, list + done);
@@ -305,8 +304,6 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 			atomic_fetch_add(&me->short_counts, 1);
 		done += (int)r;
 	}
-	for (int k = 0; k < done; k++)
-		submitted[list[k] - cb] = true;
 	/* Reap what was submitted: each once, with its byte. */
 	deadline = now_ms() + (getenv("AIO_SYSLET_TORTURE_FORGET") ? 1000 : 10000);
 	while (seen < done && now_ms() < deadline) {
@@ -321,7 +318,7 @@ static void one_round(aio_context_t ctx, uint64_t *rnd, int n)
 			if (atomic_exchange(&forget, 0))
 				continue;
 
-			if (i >= (unsigned int)total || !submitted[i] || ev[k].obj != (uintptr_t)&cb[i]) {
+			if (i >= (unsigned int)done || ev[k].obj != (uintptr_t)&cb[i]) {
 				if (atomic_fetch_add(&me->wrong, 1) < 3)
 					fprintf(stderr, PROG ": pid %d: an event for no read of this round: data %llu of %d\n",
 						(int)getpid(), (unsigned long long)ev[k].data, done);
@@ -444,6 +441,17 @@ static void set_make_it_fail(const char *val)
 	close(fd);
 }
 
+/* Execs this program as victim @slot; returns only if the exec failed. */
+static void exec_victim(int slot)
+{
+	char s[16], r[16];
+
+	snprintf(s, sizeof(s), "%d", slot);
+	snprintf(r, sizeof(r), "%u", opt_readers);
+	execl(self_exe, PROG, "--victim", s, r, opt_faults ? "1" : "0",
+	      eio_dev[0] ? eio_dev : "-", (char *)NULL);
+}
+
 static int victim(int slot)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -495,10 +503,6 @@ static int victim(int slot)
 		}
 		if (atomic_exchange(&me->want_exec, 0)) {
 			/* This thread execs while the readers have reads in flight. */
-			char s[16], secs[16];
-
-			snprintf(s, sizeof(s), "%d", slot);
-			snprintf(secs, sizeof(secs), "%u", opt_readers);
 			atomic_fetch_add(&me->execs, 1);
 			victim_signals(SIG_BLOCK);
 			/*
@@ -508,8 +512,7 @@ static int victim(int slot)
 			 */
 			if (opt_faults)
 				set_make_it_fail("0");
-			execl(self_exe, PROG, "--victim", s, secs, opt_faults ? "1" : "0",
-			      eio_dev[0] ? eio_dev : "-", (char *)NULL);
+			exec_victim(slot);
 			failed("exec", errno);
 		}
 	}
@@ -522,17 +525,13 @@ static int victim(int slot)
 
 static pid_t start_victim(int slot)
 {
-	char s[16], r[16];
 	pid_t pid = fork();
 
 	if (pid < 0)
 		die("fork: %s", strerror(errno));
 	if (pid == 0) {
 		victim_signals(SIG_BLOCK);
-		snprintf(s, sizeof(s), "%d", slot);
-		snprintf(r, sizeof(r), "%u", opt_readers);
-		execl(self_exe, PROG, "--victim", s, r, opt_faults ? "1" : "0",
-		      eio_dev[0] ? eio_dev : "-", (char *)NULL);
+		exec_victim(slot);
 		_exit(127);
 	}
 	atomic_fetch_add(&sh->victims, 1);
