@@ -3,7 +3,8 @@
  * Description: per-task state outside the registers, the signals and the
  * credentials follows the user context through a handoff (the parent-death
  * signal, the machine-check kill policy, the memory policy), state that
- * cannot follow it keeps a helper out (the audit login UID), and a thread
+ * cannot follow it keeps a helper out (the audit login UID, the
+ * core-scheduling cookie, AppArmor's pending change_onexec), and a thread
  * with a memory policy or that hit a uprobe still hands off.  Helpers are
  * named aio-syslet; the user thread keeps its name.
  */
@@ -23,6 +24,13 @@
 #define PR_MCE_KILL_EARLY	1
 #define PR_MCE_KILL_DEFAULT	2
 #define PR_MCE_KILL_GET		34
+#endif
+
+#ifndef PR_SCHED_CORE
+#define PR_SCHED_CORE			62
+#define PR_SCHED_CORE_GET		0
+#define PR_SCHED_CORE_CREATE		1
+#define PR_SCHED_CORE_SCOPE_THREAD	0
 #endif
 
 /* How long a signal that should not come is waited for. */
@@ -290,6 +298,158 @@ static enum t_result test_loginuid(void)
 }
 
 /*
+ * The core-scheduling cookie is the task's (task->core_cookie), not the
+ * process's: a helper parked before PR_SCHED_CORE_CREATE has none and must
+ * not take over, or the thread would run beside SMT siblings it asked to
+ * be kept from.  A helper made after has the cookie, and serves.
+ * PR_SCHED_CORE_GET says which cookie the user context runs with.
+ */
+static unsigned long long core_cookie(void)
+{
+	unsigned long long id = ~0ULL;
+
+	if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, 0, PR_SCHED_CORE_SCOPE_THREAD, &id))
+		t_bail("PR_SCHED_CORE_GET: %s", strerror(errno));
+	return id;
+}
+
+static enum t_result core_cookie_child(void)
+{
+	aio_context_t ctx = t_setup_ctx(8);
+	struct iocb *none = NULL;
+	struct sh_trace refusals;
+	unsigned long long cookie;
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	T_EQ(core_cookie(), 0);
+	T_TRUE(sh_read_runs(ctx, true));
+	if (!T_TRUE(sh_wait_parked(1, 5000)))
+		return T_FAIL;
+	if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0, PR_SCHED_CORE_SCOPE_THREAD, 0))
+		t_bail("PR_SCHED_CORE_CREATE: %s", strerror(errno));
+	cookie = core_cookie();
+	T_TRUE(cookie != 0);
+	sh_trace_start(&refusals, "syslet_refused");
+	/* The parked helper has no cookie: not used. */
+	T_TRUE(sh_read_runs(ctx, false));
+	T_EQ(core_cookie(), cookie);
+	T_EQ(sh_trace_count(&refusals, "check=core_cookie"), 1);
+	sh_trace_stop(&refusals);
+	/* A helper made now has the cookie, and is used; it keeps it. */
+	T_EQ(sys_io_submit(ctx, 0, &none), 0);
+	if (T_TRUE(sh_wait_parked(1, 5000)))
+		T_TRUE(sh_read_runs(ctx, true));
+	T_EQ(core_cookie(), cookie);
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_core_cookie(void)
+{
+	unsigned long long id;
+
+	if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_GET, 0, PR_SCHED_CORE_SCOPE_THREAD, &id)) {
+		if (errno == EINVAL)
+			return t_skip("this kernel has no core scheduling (CONFIG_SCHED_CORE)");
+		if (errno == ENODEV)
+			return t_skip(T_SKIP_HARDWARE "core scheduling needs SMT siblings");
+		t_bail("PR_SCHED_CORE_GET: %s", strerror(errno));
+	}
+	if (access(SH_TRACEFS, F_OK))
+		return t_skip("no %s: the refusal is counted in a trace event", SH_TRACEFS);
+	return sh_in_child(core_cookie_child);
+}
+
+/*
+ * AppArmor keeps a pending change_onexec in the task's LSM blob, outside
+ * struct cred: a helper parked before it was set has none, and would let
+ * the next exec run without the profile change.  Such a helper must not
+ * take over; one made after has it, and serves.  The pending label reads
+ * back from the thread's own "exec" attribute.
+ */
+#define AA_ONEXEC	"/proc/thread-self/attr/apparmor/exec"
+
+/* The thread's pending exec label ("" when none), in @buf. */
+static const char *aa_onexec(char *buf, size_t len)
+{
+	int fd = open(AA_ONEXEC, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		t_bail("open " AA_ONEXEC ": %s", strerror(errno));
+	n = read(fd, buf, len - 1);
+	/* AppArmor says EINVAL, or reads nothing, when no change is pending. */
+	if (n < 0 && errno != EINVAL)
+		t_bail("read " AA_ONEXEC ": %s", strerror(errno));
+	buf[n < 0 ? 0 : n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* The thread's pending exec label is @want (says what it is if not). */
+static bool aa_onexec_is(const char *want)
+{
+	char label[256];
+
+	aa_onexec(label, sizeof(label));
+	if (strcmp(label, want))
+		t_diag("pending exec label \"%s\", want \"%s\"", label, want);
+	return T_TRUE(!strcmp(label, want));
+}
+
+static enum t_result aa_onexec_child(void)
+{
+	static const char change[] = "exec unconfined";
+	aio_context_t ctx = t_setup_ctx(8);
+	struct iocb *none = NULL;
+	struct sh_trace refusals;
+	int fd;
+
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	aa_onexec_is("");
+	T_TRUE(sh_read_runs(ctx, true));
+	if (!T_TRUE(sh_wait_parked(1, 5000)))
+		return T_FAIL;
+	fd = open(AA_ONEXEC, O_WRONLY);
+	if (fd < 0 || write(fd, change, strlen(change)) != (ssize_t)strlen(change))
+		t_bail("write \"%s\" to " AA_ONEXEC ": %s", change, strerror(errno));
+	close(fd);
+	aa_onexec_is("unconfined");
+	sh_trace_start(&refusals, "syslet_refused");
+	/* The parked helper has no pending change: not used. */
+	T_TRUE(sh_read_runs(ctx, false));
+	aa_onexec_is("unconfined");
+	T_EQ(sh_trace_count(&refusals, "check=lsm_task"), 1);
+	sh_trace_stop(&refusals);
+	/* A helper made now has it, and is used; the change stays pending. */
+	T_EQ(sys_io_submit(ctx, 0, &none), 0);
+	if (T_TRUE(sh_wait_parked(1, 5000)))
+		T_TRUE(sh_read_runs(ctx, true));
+	aa_onexec_is("unconfined");
+	T_EQ(sys_io_destroy(ctx), 0);
+	return t_result();
+}
+
+static enum t_result test_aa_onexec(void)
+{
+	char enabled[8] = "";
+
+	if (access("/sys/module/apparmor/parameters/enabled", F_OK))
+		return t_skip("this kernel has no AppArmor (CONFIG_SECURITY_APPARMOR)");
+	sh_read_file("/sys/module/apparmor/parameters/enabled", enabled, sizeof(enabled));
+	if (enabled[0] != 'Y')
+		return t_skip("AppArmor is built but not enabled (the lsm= boot list)");
+	if (access(AA_ONEXEC, F_OK))
+		return t_skip("no %s (AppArmor is not among the active LSMs)", AA_ONEXEC);
+	if (access(SH_TRACEFS, F_OK))
+		return t_skip("no %s: the refusal is counted in a trace event", SH_TRACEFS);
+	return sh_in_child(aa_onexec_child);
+}
+
+/*
  * A uprobe on a function of this program: the thread that hits it gets
  * the kernel's uprobe task state (t->utask) for ever, and must still hand
  * off; the probe goes on firing for the user context.
@@ -396,6 +556,10 @@ int main(void)
 		{ "a thread with a memory policy hands off and keeps the policy", test_mempolicy },
 		{ "after a write to loginuid a helper with the old login UID is refused; a new one serves",
 		  test_loginuid },
+		{ "after PR_SCHED_CORE_CREATE a helper without the cookie is refused; a new one serves",
+		  test_core_cookie },
+		{ "after an AppArmor change_onexec a helper without it is refused; a new one serves",
+		  test_aa_onexec },
 		{ "a thread that hit a uprobe hands off, and the uprobe still fires", test_uprobe },
 		{ "parked helpers are named aio-syslet; the user thread keeps its PR_SET_NAME name",
 		  test_names },
