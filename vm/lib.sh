@@ -59,6 +59,45 @@ COLD_PASS_CASES="aio-* io-* libaio-*"
 # Seconds before the runner kills a case in the guest.
 SUITE_CASE_TIMEOUT=${SUITE_CASE_TIMEOUT:-600}
 
+# make_test_disk FILE: a fresh 2 GiB ext4 image, the guest's /dev/vda
+# (the files the cases create: the initramfs's tmpfs would exercise no
+# block filesystem).
+make_test_disk() {
+	rm -f "$1"
+	truncate -s 2G "$1"
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1"
+}
+
+# Guest shell functions that count the syslet_handoff trace events
+# between handoffs_start and "handoffs_report LABEL", which prints
+# "# handoffs: LABEL: N"; without the event, handoffs_start prints an
+# error line and sets st=1.  Shared by guest_command and
+# patches/boot-prefixes.
+GUEST_HANDOFFS="tr=/sys/kernel/tracing
+ev=\$tr/events/syslet/syslet_handoff/enable
+handoffs_start() {
+	[ -e \$tr/trace ] || mount -t tracefs nodev \$tr 2>/dev/null
+	if [ ! -e \$ev ]; then
+		echo \"# error: no syslet_handoff trace event (\$ev): handoffs cannot be counted\"
+		st=1
+		return
+	fi
+	echo 0 > \$tr/tracing_on
+	echo 0 > \$tr/events/enable
+	# No sched_switch probe for command lines: no patching of __schedule().
+	echo 0 > \$tr/options/record-cmd
+	echo > \$tr/trace
+	echo 1 > \$ev
+	echo 1 > \$tr/tracing_on
+}
+handoffs_report() {
+	[ -e \$ev ] || return
+	echo 0 > \$tr/tracing_on
+	echo 0 > \$ev
+	# Only this event is on: what was written is what is kept plus what was overwritten.
+	echo \"# handoffs: \$1: \$(cat \$tr/per_cpu/cpu*/stats | awk '/^(entries|overrun):/ { n += \$2 } END { print n + 0 }')\"
+}"
+
 # guest_command PARTS RUNNER SYSLET: the shell command a test VM runs,
 # part by part (comma-separated: suite, stress, libaio; see vm/vm-check
 # --help); RUNNER is the aio-syslet-tests path in the guest.  SYSLET is 1
@@ -100,30 +139,7 @@ r=$runner"
 		if [ "$syslet" = 1 ]; then
 			# A cold pass counts the syslet_handoff trace events it causes.
 			cmd+="
-tr=/sys/kernel/tracing
-ev=\$tr/events/syslet/syslet_handoff/enable
-handoffs_start() {
-	[ -e \$tr/trace ] || mount -t tracefs nodev \$tr 2>/dev/null
-	if [ ! -e \$ev ]; then
-		echo \"# error: no syslet_handoff trace event (\$ev): handoffs cannot be counted\"
-		st=1
-		return
-	fi
-	echo 0 > \$tr/tracing_on
-	echo 0 > \$tr/events/enable
-	# No sched_switch probe for command lines: no patching of __schedule().
-	echo 0 > \$tr/options/record-cmd
-	echo > \$tr/trace
-	echo 1 > \$ev
-	echo 1 > \$tr/tracing_on
-}
-handoffs_report() {
-	[ -e \$ev ] || return
-	echo 0 > \$tr/tracing_on
-	echo 0 > \$ev
-	# Only this event is on: what was written is what is kept plus what was overwritten.
-	echo \"# handoffs: \$1: \$(cat \$tr/per_cpu/cpu*/stats | awk '/^(entries|overrun):/ { n += \$2 } END { print n + 0 }')\"
-}"
+$GUEST_HANDOFFS"
 			for p in $SYSLET_SUITE_PASSES; do
 				local mode=${p#fs.aio-syslet=} cold=''
 				case $mode in *-cold) mode=${mode%-cold} cold=--cold ;; esac

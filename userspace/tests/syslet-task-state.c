@@ -243,47 +243,78 @@ static enum t_result test_mempolicy(void)
 }
 
 /*
- * The audit login UID and session ID are the task's, outside struct cred:
- * a helper made before a write to /proc/self/loginuid has the old ones and
- * must not take over; one made after has the new ones, and does.
+ * State of the task outside struct cred that a helper cannot carry: a
+ * helper parked before @change() must not take over (the read runs
+ * synchronously and syslet_refused counts @check once); one made after
+ * has the state, and serves.  @changed() says, after each step, that the
+ * thread still has what @change() set.  @change() may skip (T_SKIP) when
+ * the state cannot be changed here.
  */
-#define LOGINUID	"/proc/self/loginuid"
-
-static enum t_result loginuid_child(void)
+static enum t_result refused_then_served(const char *check, enum t_result (*change)(void),
+					 bool (*changed)(void))
 {
 	aio_context_t ctx = t_setup_ctx(8);
-	long long old = t_read_sysctl(LOGINUID);
-	long long want = old == 1000 ? 1001 : 1000;
 	struct iocb *none = NULL;
 	struct sh_trace refusals;
-	int err;
+	enum t_result r;
 
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	T_TRUE(sh_read_runs(ctx, true));
 	if (!T_TRUE(sh_wait_parked(1, 5000)))
 		return T_FAIL;
-	err = t_write_sysctl(LOGINUID, want);
-	if (err) {
+	r = change();
+	if (r != T_PASS) {
 		T_EQ(sys_io_destroy(ctx), 0);
-		if (err == -EPERM)
-			return t_skip("the login UID %lld is immutable here (audit)", old);
-		t_bail("write %lld to " LOGINUID ": %s", want, strerror(-err));
+		return r;
 	}
-	T_EQ(t_read_sysctl(LOGINUID), want);
+	T_TRUE(changed());
 	sh_trace_start(&refusals, "syslet_refused");
-	/* The parked helper has the old login UID: not used. */
+	/* The parked helper has the old state: not used. */
 	T_TRUE(sh_read_runs(ctx, false));
-	T_EQ(t_read_sysctl(LOGINUID), want);
-	T_EQ(sh_trace_count(&refusals, "check=loginuid"), 1);
+	T_TRUE(changed());
+	T_EQ(sh_trace_count(&refusals, check), 1);
 	sh_trace_stop(&refusals);
-	/* A helper made now has the new one, and is used. */
+	/* A helper made now has the new state, and is used; the thread keeps it. */
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
 	if (T_TRUE(sh_wait_parked(1, 5000)))
 		T_TRUE(sh_read_runs(ctx, true));
-	T_EQ(t_read_sysctl(LOGINUID), want);
+	T_TRUE(changed());
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
+}
+
+/*
+ * The audit login UID and session ID are the task's, outside struct cred:
+ * a helper made before a write to /proc/self/loginuid has the old ones and
+ * must not take over; one made after has the new ones, and does.
+ */
+#define LOGINUID	"/proc/self/loginuid"
+
+static long long loginuid_want;
+
+static enum t_result loginuid_change(void)
+{
+	long long old = t_read_sysctl(LOGINUID);
+	int err;
+
+	loginuid_want = old == 1000 ? 1001 : 1000;
+	err = t_write_sysctl(LOGINUID, loginuid_want);
+	if (err == -EPERM)
+		return t_skip("the login UID %lld is immutable here (audit)", old);
+	if (err)
+		t_bail("write %lld to " LOGINUID ": %s", loginuid_want, strerror(-err));
+	return T_PASS;
+}
+
+static bool loginuid_changed(void)
+{
+	return T_EQ(t_read_sysctl(LOGINUID), loginuid_want);
+}
+
+static enum t_result loginuid_child(void)
+{
+	return refused_then_served("check=loginuid", loginuid_change, loginuid_changed);
 }
 
 static enum t_result test_loginuid(void)
@@ -313,36 +344,26 @@ static unsigned long long core_cookie(void)
 	return id;
 }
 
-static enum t_result core_cookie_child(void)
-{
-	aio_context_t ctx = t_setup_ctx(8);
-	struct iocb *none = NULL;
-	struct sh_trace refusals;
-	unsigned long long cookie;
+static unsigned long long core_cookie_want;
 
-	if (!sh_warm_up(ctx))
-		return T_FAIL;
+static enum t_result core_cookie_change(void)
+{
 	T_EQ(core_cookie(), 0);
-	T_TRUE(sh_read_runs(ctx, true));
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
-		return T_FAIL;
 	if (prctl(PR_SCHED_CORE, PR_SCHED_CORE_CREATE, 0, PR_SCHED_CORE_SCOPE_THREAD, 0))
 		t_bail("PR_SCHED_CORE_CREATE: %s", strerror(errno));
-	cookie = core_cookie();
-	T_TRUE(cookie != 0);
-	sh_trace_start(&refusals, "syslet_refused");
-	/* The parked helper has no cookie: not used. */
-	T_TRUE(sh_read_runs(ctx, false));
-	T_EQ(core_cookie(), cookie);
-	T_EQ(sh_trace_count(&refusals, "check=core_cookie"), 1);
-	sh_trace_stop(&refusals);
-	/* A helper made now has the cookie, and is used; it keeps it. */
-	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(sh_wait_parked(1, 5000)))
-		T_TRUE(sh_read_runs(ctx, true));
-	T_EQ(core_cookie(), cookie);
-	T_EQ(sys_io_destroy(ctx), 0);
-	return t_result();
+	core_cookie_want = core_cookie();
+	T_TRUE(core_cookie_want != 0);
+	return T_PASS;
+}
+
+static bool core_cookie_changed(void)
+{
+	return T_EQ(core_cookie(), core_cookie_want);
+}
+
+static enum t_result core_cookie_child(void)
+{
+	return refused_then_served("check=core_cookie", core_cookie_change, core_cookie_changed);
 }
 
 static enum t_result test_core_cookie(void)
@@ -370,67 +391,48 @@ static enum t_result test_core_cookie(void)
  */
 #define AA_ONEXEC	"/proc/thread-self/attr/apparmor/exec"
 
-/* The thread's pending exec label ("" when none), in @buf. */
-static const char *aa_onexec(char *buf, size_t len)
+/* The thread's pending exec label is @want ("" for none; says what it is if not). */
+static bool aa_onexec_is(const char *want)
 {
+	char label[256];
 	int fd = open(AA_ONEXEC, O_RDONLY);
 	ssize_t n;
 
 	if (fd < 0)
 		t_bail("open " AA_ONEXEC ": %s", strerror(errno));
-	n = read(fd, buf, len - 1);
+	n = read(fd, label, sizeof(label) - 1);
 	/* AppArmor says EINVAL, or reads nothing, when no change is pending. */
 	if (n < 0 && errno != EINVAL)
 		t_bail("read " AA_ONEXEC ": %s", strerror(errno));
-	buf[n < 0 ? 0 : n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
 	close(fd);
-	return buf;
-}
-
-/* The thread's pending exec label is @want (says what it is if not). */
-static bool aa_onexec_is(const char *want)
-{
-	char label[256];
-
-	aa_onexec(label, sizeof(label));
+	label[n < 0 ? 0 : n] = '\0';
+	label[strcspn(label, "\n")] = '\0';
 	if (strcmp(label, want))
 		t_diag("pending exec label \"%s\", want \"%s\"", label, want);
 	return T_TRUE(!strcmp(label, want));
 }
 
-static enum t_result aa_onexec_child(void)
+static enum t_result aa_onexec_change(void)
 {
 	static const char change[] = "exec unconfined";
-	aio_context_t ctx = t_setup_ctx(8);
-	struct iocb *none = NULL;
-	struct sh_trace refusals;
 	int fd;
 
-	if (!sh_warm_up(ctx))
-		return T_FAIL;
 	aa_onexec_is("");
-	T_TRUE(sh_read_runs(ctx, true));
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
-		return T_FAIL;
 	fd = open(AA_ONEXEC, O_WRONLY);
 	if (fd < 0 || write(fd, change, strlen(change)) != (ssize_t)strlen(change))
 		t_bail("write \"%s\" to " AA_ONEXEC ": %s", change, strerror(errno));
 	close(fd);
-	aa_onexec_is("unconfined");
-	sh_trace_start(&refusals, "syslet_refused");
-	/* The parked helper has no pending change: not used. */
-	T_TRUE(sh_read_runs(ctx, false));
-	aa_onexec_is("unconfined");
-	T_EQ(sh_trace_count(&refusals, "check=lsm_task"), 1);
-	sh_trace_stop(&refusals);
-	/* A helper made now has it, and is used; the change stays pending. */
-	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(sh_wait_parked(1, 5000)))
-		T_TRUE(sh_read_runs(ctx, true));
-	aa_onexec_is("unconfined");
-	T_EQ(sys_io_destroy(ctx), 0);
-	return t_result();
+	return T_PASS;
+}
+
+static bool aa_onexec_changed(void)
+{
+	return aa_onexec_is("unconfined");
+}
+
+static enum t_result aa_onexec_child(void)
+{
+	return refused_then_served("check=lsm_task", aa_onexec_change, aa_onexec_changed);
 }
 
 static enum t_result test_aa_onexec(void)
