@@ -114,8 +114,13 @@ static enum t_result test_suspend_freeze(void)
 			       strerror(errno));
 		close(fd);
 		sh_trace_write(PM_TEST, "none");
-		/* The control: the freezer level ran, holding everything frozen for its delay. */
-		if (!T_TRUE(took >= PM_TEST_DELAY_US - 500000))
+		/*
+		 * The control: the freezer level ran, holding everything frozen
+		 * for its delay.  That delay is mdelay(), a calibrated busy loop,
+		 * which under a loaded emulator has measured 4.3 s of the 5: half
+		 * of it still tells the wait from no wait at all.
+		 */
+		if (!T_TRUE(took >= PM_TEST_DELAY_US / 2))
 			t_diag("the suspend took %lld us: it stopped before the freezer test", took);
 		sh_holder_end(&h);
 	}
