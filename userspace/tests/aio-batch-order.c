@@ -129,7 +129,7 @@ static bool trial(aio_context_t ctx, struct file_under_test *f, enum second seco
 	snprintf(other, sizeof(other), "again%05d", n);
 	t_drop_range(f->path, f->page, f->bdev ? 4096 : FILE_SIZE);
 	/* A parked helper, so that the write hands off when it blocks. */
-	if (syslet && !T_TRUE(sh_wait_parked(1, 5000)))
+	if (syslet && !T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return false;
 
 	t_prep_pwrite(&cbs[0], f->fd, data, LEN, f->page + OFF);

@@ -29,7 +29,7 @@ static bool hand_off_forever(aio_context_t ctx, struct iocb *cb, int fd, int wfd
 	t_prep_pread(cb, fd, c, 1, 0);
 	cb->aio_data = 0xca11;
 	T_EQ(sys_io_submit(ctx, 0, &list), 0);
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return false;
 	t_writer_start(&w, wfd, "R", 1, SH_HANDOFF_MS);
 	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);

@@ -60,7 +60,7 @@ static void crashing_child(bool blocked)
 	user_tids[0] = sh_gettid();
 	if (setrlimit(RLIMIT_CORE, &unlimited) || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
 		_exit(2);
-	if (!sh_warm_up(ctx) || !sh_read_runs(ctx, true) || !sh_wait_parked(1, 5000))
+	if (!sh_warm_up(ctx) || !sh_read_runs(ctx, true) || !sh_wait_parked(1, SH_PARK_MS))
 		_exit(3);
 	if (blocked) {
 		b.ctx = ctx;

@@ -70,7 +70,7 @@ static bool round_trip(aio_context_t ctx, int fd, int p[2], unsigned char **buf,
 	}
 	/* A helper for this round: made by an empty io_submit() if the last handoff used it. */
 	T_EQ(sys_io_submit(ctx, 0, list), 0);
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		goto out;
 	t_writer_start(&w, p[1], msg, 8, SH_HANDOFF_MS);
 	ret = sys_io_submit(ctx, NR_FREAD + 1, list);
@@ -163,7 +163,7 @@ static enum t_result test_pwrite_after_handoff(void)
 		t_prep_pread(&cb[0], p[0], &c, 1, 0);
 		t_prep_pwrite(&cb[1], fd, wbuf, 3000, off);
 		T_EQ(sys_io_submit(ctx, 0, list), 0);
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		t_writer_start(&w, p[1], "p", 1, SH_HANDOFF_MS);
 		ret = sys_io_submit(ctx, 2, list);

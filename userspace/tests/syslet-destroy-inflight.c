@@ -85,7 +85,7 @@ static void __attribute__((noreturn)) exit_with_read_blocked(int p[2], int ready
 	/* No writer can rescue this read: the parent times out if it blocks. */
 	t_prep_pread(&cb, p[0], &c, 1, 0);
 	T_EQ(sys_io_submit(ctx, 0, &list), 0);
-	if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
 		_exit(T_FAIL);
 	if (write(ready, "r", 1) != 1)
 		_exit(T_FAIL);
@@ -180,7 +180,7 @@ static void __attribute__((noreturn)) exit_with_write_blocked(int fd, int go, in
 	t_prep_pwrite(&cb, fd, buf, sizeof(buf), 0);
 	T_EQ(sys_io_submit(ctx, 0, &list), 0);
 	/* Without a handoff this returns once the parent's write is done: it checks. */
-	if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
 		_exit(T_FAIL);
 	if (write(ready, "r", 1) != 1)
 		_exit(T_FAIL);

@@ -133,7 +133,7 @@ static enum t_result test_sigblk(void)
 			T_EQ(sig, -1);
 	finish_read(ctx, &cb, p, &c);
 	/* The former caller, done, parks too (the count is back), with all blocked. */
-	T_TRUE(sh_wait_parked(parked, 5000));
+	T_TRUE(sh_wait_parked(parked, SH_PARK_MS));
 	T_TRUE(check_parked_sigblk() >= parked);
 out:
 	if (pthread_sigmask(SIG_SETMASK, &old, NULL))
@@ -168,7 +168,7 @@ static enum t_result bounded_child(void)
 		t_prep_pread(&cb[i], p[i][0], &c[i], 1, 0);
 		T_EQ(sys_io_submit(ctx, 0, &list), 0);
 		/* The first two find a helper; then the bound stops the pool making more. */
-		if (i < MAX_HELPERS && !T_TRUE(sh_wait_parked(1, 5000)))
+		if (i < MAX_HELPERS && !T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		t_writer_start(&w, p[i][1], "b", 1, i < MAX_HELPERS ? SH_HANDOFF_MS : 300);
 		ret = sys_io_submit(ctx, 1, &list);
@@ -251,9 +251,9 @@ static enum t_result lowered_child(void)
 	 * the pool makes a second helper, and the caller parks too.
 	 */
 	T_EQ(sys_io_submit(ctx, 0, &list), 0);
-	if (!T_TRUE(sh_wait_parked(1, 5000)) || !finish_read(ctx, &cb, p, &c))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)) || !finish_read(ctx, &cb, p, &c))
 		return T_FAIL;
-	if (!T_TRUE(sh_wait_parked(2, 5000)))
+	if (!T_TRUE(sh_wait_parked(2, SH_PARK_MS)))
 		return T_FAIL;
 	T_EQ(settle_tasks(1 + 2, 2000), 1 + 2);
 	sh_set_max_threads(1);
@@ -300,12 +300,12 @@ static void leave_helpers_alone(int p[2], int ready, bool blocked, bool back)
 		t_prep_pread(&cb, p[0], &c, 1, 0);
 		T_EQ(sys_io_submit(ctx, 0, &list), 0);
 		/* No writer can rescue this one: the parent times out if it blocks. */
-		if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)) || !T_EQ(sys_io_submit(ctx, 1, &list), 1))
 			_exit(T_FAIL);
 		/* Its helper went: an empty io_submit() makes another. */
 		T_EQ(sys_io_submit(ctx, 0, &list), 0);
 	}
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		_exit(T_FAIL);
 	fflush(stdout);
 	if (write(ready, "r", 1) != 1)

@@ -454,7 +454,7 @@ static inline bool sh_warm_up(aio_context_t ctx)
 	close(pfd[0]);
 	close(pfd[1]);
 
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		ok = false;
 	return ok;
 }
@@ -468,7 +468,7 @@ static inline bool sh_refill(aio_context_t ctx)
 	struct iocb *none = NULL;
 
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	return T_TRUE(sh_wait_parked(1, 5000));
+	return T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 }
 
 /*
@@ -485,7 +485,7 @@ static inline bool sh_hand_off_read(aio_context_t ctx, struct iocb *cb, int p[2]
 
 	t_prep_pread(cb, p[0], c, 1, 0);
 	T_EQ(sys_io_submit(ctx, 0, &list), 0);
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return false;
 	t_writer_start(&w, p[1], "R", 1, SH_HANDOFF_MS);
 	ok = T_EQ(sys_io_submit(ctx, 1, &list), 1);

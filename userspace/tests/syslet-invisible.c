@@ -36,7 +36,7 @@
  */
 static bool one_handoff(aio_context_t ctx)
 {
-	return T_TRUE(sh_wait_parked(1, 5000)) && T_TRUE(sh_read_runs(ctx, true));
+	return T_TRUE(sh_wait_parked(1, SH_PARK_MS)) && T_TRUE(sh_read_runs(ctx, true));
 }
 
 static enum t_result personality_slack(void)
@@ -199,7 +199,7 @@ static enum t_result thread_timer(void)
 	sev._sigev_un._tid = sh_gettid();
 	if (timer_create(CLOCK_MONOTONIC, &sev, &timer))
 		t_bail("timer_create(CLOCK_MONOTONIC, SIGEV_THREAD_ID): %s", strerror(errno));
-	if (!sh_warm_up(ctx) || !T_TRUE(sh_wait_parked(1, 5000)))
+	if (!sh_warm_up(ctx) || !T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return T_FAIL;
 	if (sh_handoff(&b, ctx, SH_READ_DATA)) {
 		T_EQ(timer_settime(timer, 0, &its, NULL), 0);
@@ -247,7 +247,7 @@ static enum t_result thread_pidfd(void)
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	one_handoff(ctx);
-	T_TRUE(sh_wait_parked(1, 5000));
+	T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	T_EQ(syscall(SYS_pidfd_send_signal, fd, SIGUSR1, NULL, 0), 0);
 	T_EQ(wait_usr1(1, 3000), 1);
 	T_EQ(atomic_load(&sig_tid), sh_gettid());
@@ -312,7 +312,7 @@ static enum t_result pdeath_child_kept(void)
 	close(up[0]);
 	/* The forking task's user context moves to a helper; it parks. */
 	one_handoff(ctx);
-	T_TRUE(sh_wait_parked(1, 5000));
+	T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	T_EQ(unshare(CLONE_SIGHAND), 0);
 	T_EQ(sh_parked_helpers(), 0);
 	usleep(300 * 1000);

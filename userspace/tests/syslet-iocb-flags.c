@@ -76,7 +76,7 @@ static enum t_result resfd_child(void)
 		return T_FAIL;
 	T_TRUE(resfd_read(ctx, efd));
 	/* The former head parks again: a second handoff signals again (the control). */
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(resfd_read(ctx, efd));
 	close(efd);
 	T_EQ(sys_io_destroy(ctx), 0);
@@ -106,7 +106,7 @@ static long dsync_write(aio_context_t ctx, int fd, struct sh_trace *t, int rw_fl
 	t_prep_pwrite(&cb, fd, buf, LEN, 0);
 	cb.aio_rw_flags = rw_flags;
 	/* The last handoff's former head parks once its write has ended. */
-	T_TRUE(sh_wait_parked(1, 5000));
+	T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	before = sh_trace_count(t, NULL);
 	T_EQ(sys_io_submit(ctx, 1, &list), 1);
 	if (T_EQ(t_reap(ctx, &ev, 1, 10000), 1)) {

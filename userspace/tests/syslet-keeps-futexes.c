@@ -182,7 +182,7 @@ static enum t_result pi_waiter_before(void)
 	T_EQ(pthread_mutex_unlock(&m), 0);
 	check_waiter(&w);
 	/* No PI state left with this thread: it hands off. */
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 	T_EQ(pthread_mutex_destroy(&m), 0);
 	T_EQ(sys_io_destroy(ctx), 0);

@@ -210,7 +210,7 @@ static enum t_result to_former_head(void)
 
 	if (!sh_warm_up(ctx) || !sh_handoff(&b, ctx, 0x5e4e))
 		return T_FAIL;
-	if (!sh_block_finish(&b) || !T_TRUE(sh_wait_parked(1, 5000)))
+	if (!sh_block_finish(&b) || !T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return T_FAIL;
 	if (!T_EQ(sh_each_task(getpid(), other_task, ids), 1))
 		return T_FAIL;
@@ -413,7 +413,7 @@ static enum t_result fresh_process_mask(void)
 
 			/* A helper for the next block: the last one took the user context. */
 			T_EQ(sys_io_submit(ctx, 0, &none), 0);
-			if (!T_TRUE(sh_wait_parked(1, 5000)))
+			if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 				break;
 		}
 		if (!sh_handoff(&b, ctx, 0x5170 + i)) {

@@ -121,7 +121,7 @@ static bool fill_pool(io_context_t ctx)
 
 	pipes_start(&p, K, SH_HANDOFF_MS * K);
 	for (int i = 0; ok && i < K; i++) {
-		ok &= T_EQ(io_submit(ctx, 0, NULL), 0) && sh_wait_parked(1, 5000);
+		ok &= T_EQ(io_submit(ctx, 0, NULL), 0) && sh_wait_parked(1, SH_PARK_MS);
 		ok &= T_EQ(io_submit(ctx, 1, &p.list[i]), 1);
 		if (__atomic_load_n(&p.rescued, __ATOMIC_SEQ_CST)) {
 			t_diag("warm-up read %d did not hand off", i);
@@ -129,7 +129,7 @@ static bool fill_pool(io_context_t ctx)
 		}
 	}
 	ok &= pipes_finish(ctx, &p, K, pipes_stop_rescuer(&p));
-	return ok && sh_wait_parked(K, 5000);
+	return ok && sh_wait_parked(K, SH_PARK_MS);
 }
 
 static enum t_result run_batch(bool once)

@@ -194,7 +194,7 @@ static enum t_result lowered_child(void)
 	}
 	if (!T_TRUE(parked <= 2) || !T_TRUE(tasks <= 3))
 		t_diag("%d helpers parked, %d threads, 5 s after the bound went to 2", parked, tasks);
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 	sh_restore_max_threads(old);
 	T_EQ(sys_io_destroy(ctx), 0);

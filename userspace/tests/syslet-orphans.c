@@ -25,7 +25,7 @@ static void *exit_thread(void *arg)
 {
 	(void)arg;
 	/* This thread's handoff too, so that both exits are of carried user contexts. */
-	if (!sh_wait_parked(1, 5000) || !sh_read_runs(exit_ctx, true))
+	if (!sh_wait_parked(1, SH_PARK_MS) || !sh_read_runs(exit_ctx, true))
 		_exit(2);
 	pthread_barrier_wait(&exit_barrier);
 	syscall(SYS_exit, 0);
@@ -142,7 +142,7 @@ static enum t_result thread_exit_child(void)
 	 * parks as a helper once its read ends.
 	 */
 	T_TRUE(sh_read_runs(ctx, true));
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return T_FAIL;
 	if (pthread_create(&th, NULL, forking_thread, &kid))
 		t_bail("pthread_create: %s", strerror(errno));
@@ -208,7 +208,7 @@ static enum t_result ns_init(void)
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	T_TRUE(sh_read_runs(ctx, true));
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return T_FAIL;
 	if (pipe2(p, O_CLOEXEC))
 		t_bail("pipe2: %s", strerror(errno));

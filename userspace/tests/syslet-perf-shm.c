@@ -37,7 +37,7 @@ static enum t_result perf_child(void)
 		return t_skip("perf_event_open(task-clock, this thread): %s", strerror(errno));
 	}
 	sh_trace_start(&unarmed, "syslet_unarmed");
-	T_TRUE(sh_wait_parked(1, 5000));
+	T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	/* A helper is parked, but the thread does not arm. */
 	T_TRUE(sh_read_runs(ctx, false));
 	T_TRUE(sh_trace_count(&unarmed, "reason=perf") >= 1);
@@ -87,7 +87,7 @@ static enum t_result shm_child(void)
 	if (id < 0)
 		t_bail("shmget: %s", strerror(errno));
 	sh_trace_start(&unarmed, "syslet_unarmed");
-	T_TRUE(sh_wait_parked(1, 5000));
+	T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	T_TRUE(sh_read_runs(ctx, false));
 	T_TRUE(sh_trace_count(&unarmed, "reason=sysvshm") >= 1);
 	sh_trace_stop(&unarmed);

@@ -59,7 +59,7 @@ static int forked_child(aio_context_t parent_ctx)
 	/* AIO contexts are not inherited. */
 	T_ERRNO(sys_io_getevents(parent_ctx, 0, 1, &ev, &zero), EINVAL);
 	ctx = t_setup_ctx(8);
-	if (sh_warm_up(ctx) && T_TRUE(sh_wait_parked(1, 5000)))
+	if (sh_warm_up(ctx) && T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 	T_EQ(sys_io_destroy(ctx), 0);
 	fflush(stdout);

@@ -42,7 +42,7 @@ static bool refused(aio_context_t ctx, const char *reason)
 	char match[64];
 	bool ok;
 
-	ok = T_TRUE(sh_wait_parked(1, 5000));
+	ok = T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	sh_trace_start(&unarmed, "syslet_unarmed");
 	ok &= T_TRUE(sh_read_runs(ctx, false));
 	snprintf(match, sizeof(match), "reason=%s", reason);
@@ -55,7 +55,7 @@ static bool refused(aio_context_t ctx, const char *reason)
 /* The positive control: with a helper parked, the read hands off. */
 static bool hands_off(aio_context_t ctx)
 {
-	return T_TRUE(sh_wait_parked(1, 5000)) && T_TRUE(sh_read_runs(ctx, true));
+	return T_TRUE(sh_wait_parked(1, SH_PARK_MS)) && T_TRUE(sh_read_runs(ctx, true));
 }
 
 /* A tracer (PTRACE_SEIZE of a child) does not hand off until its tracee is gone. */
@@ -317,7 +317,7 @@ static enum t_result deadline_child(void)
 	long ret;
 	int err;
 
-	if (!sh_warm_up(ctx) || !T_TRUE(sh_wait_parked(1, 5000)))
+	if (!sh_warm_up(ctx) || !T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return T_FAIL;
 	sh_trace_start(&unarmed, "syslet_unarmed");
 	sh_block_start(&b, ctx, SH_READ_DATA, SH_SYNC_MS);
@@ -371,7 +371,7 @@ static enum t_result uretprobe_child(void)
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	sh_uprobe_define(&u, (void *)probed_read, 'r');
-	T_TRUE(sh_wait_parked(1, 5000));
+	T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	sh_trace_start(&unarmed, "syslet_unarmed");
 	T_TRUE(probed_read(ctx, false));
 	T_EQ(sh_uprobe_hits(&u), 1);
@@ -381,7 +381,7 @@ static enum t_result uretprobe_child(void)
 	hands_off(ctx);
 	sh_uprobe_remove(&u);
 	/* And inside it, once the probe is gone. */
-	T_TRUE(sh_wait_parked(1, 5000));
+	T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	T_TRUE(probed_read(ctx, true));
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();

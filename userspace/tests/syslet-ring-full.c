@@ -87,7 +87,7 @@ static enum t_result test_fill(void)
 		cb[k].aio_data = (uint64_t)k;
 		/* A helper for this read: the last handoff used the one parked. */
 		T_EQ(sys_io_submit(ctx, 0, &list), 0);
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		t_writer_start(&w, p[k][1], "k", 1, SH_HANDOFF_MS);
 		ret = sys_io_submit(ctx, 1, &list);

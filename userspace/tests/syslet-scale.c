@@ -268,7 +268,7 @@ static enum t_result resfd(void)
 
 	if (efd < 0)
 		t_bail("eventfd: %s", strerror(errno));
-	if (!sh_warm_up(ctx) || !T_TRUE(sh_wait_parked(1, 5000)))
+	if (!sh_warm_up(ctx) || !T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return T_FAIL;
 	sh_block_start(&b, ctx, SH_READ_DATA, SH_HANDOFF_MS);
 	b.cb.aio_flags = IOCB_FLAG_RESFD;

@@ -27,7 +27,7 @@ static enum t_result reset_on_fork_child(void)
 		t_bail("sched_setscheduler(SCHED_OTHER | SCHED_RESET_ON_FORK): %s", strerror(errno));
 	T_EQ(sched_getscheduler(0), SCHED_OTHER | SCHED_RESET_ON_FORK);
 	for (int i = 0; i < 2; i++) {
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		T_TRUE(sh_read_runs(ctx, true));
 		if (!T_EQ(sched_getscheduler(0), SCHED_OTHER | SCHED_RESET_ON_FORK))
@@ -36,7 +36,7 @@ static enum t_result reset_on_fork_child(void)
 	/* Cleared: that follows too. */
 	if (sched_setscheduler(0, SCHED_OTHER, &sp))
 		t_bail("sched_setscheduler(SCHED_OTHER): %s", strerror(errno));
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 	T_EQ(sched_getscheduler(0), SCHED_OTHER);
 	T_EQ(sys_io_destroy(ctx), 0);
@@ -85,7 +85,7 @@ static enum t_result affinity_child(void)
 	CPU_ZERO(&one);
 	CPU_SET(a, &one);
 	set_affinity(&one);
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 	if (sched_getaffinity(0, sizeof(got), &got))
 		t_bail("sched_getaffinity: %s", strerror(errno));
@@ -131,7 +131,7 @@ static enum t_result start_time_thread(void)
 		return T_FAIL;
 	before = start_ticks();
 	for (int i = 0; i < 2; i++) {
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		T_TRUE(sh_read_runs(ctx, true));
 		after = start_ticks();

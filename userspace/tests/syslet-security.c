@@ -97,7 +97,7 @@ static enum t_result creds_child(void)
 	T_EQ(tasks_without_id("Gid:", NEW_ID), 0);
 	/* A helper made now has the new credentials, and is used. */
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(sh_wait_parked(1, 5000))) {
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS))) {
 		T_EQ(tasks_without_id("Uid:", NEW_ID), 0);
 		T_TRUE(sh_read_runs(ctx, true));
 	}
@@ -143,7 +143,7 @@ static enum t_result equal_creds_child(void)
 	/* And from a second thread, made since. */
 	equal_ctx = ctx;
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_EQ(sh_in_thread(equal_creds_thread), T_PASS);
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
@@ -246,7 +246,7 @@ static enum t_result overlay_child(void)
 
 		/* The overlay file's pages are the lower file's. */
 		t_drop_cache(lower, OVL_SIZE);
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		t_prep_pread(&cb, fd, buf, sizeof(buf), (off_t)i * OVL_READ);
 		t0 = t_now_us();
@@ -327,7 +327,7 @@ static enum t_result io_flusher_child(void)
 		t_bail("PR_SET_IO_FLUSHER 0: %s", strerror(errno));
 	/* No longer one: it does. */
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 	T_EQ(sys_io_destroy(ctx), 0);
 	return t_result();
@@ -352,7 +352,7 @@ static bool hands_off_now(aio_context_t ctx)
 	if (!sh_warm_up(ctx))
 		return false;
 	ok = T_TRUE(sh_read_runs(ctx, true));
-	return T_TRUE(sh_wait_parked(1, 5000)) && ok;
+	return T_TRUE(sh_wait_parked(1, SH_PARK_MS)) && ok;
 }
 
 /* After the change: the stale helper is not used, and a fresh one is. */
@@ -363,7 +363,7 @@ static void sync_then_fresh_helper(aio_context_t ctx)
 	T_TRUE(sh_parked_helpers() >= 1);
 	T_TRUE(sh_read_runs(ctx, false));
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 }
 
@@ -618,7 +618,7 @@ static enum t_result ioprio_child(void)
 	T_TRUE(sh_read_runs(ctx, true));
 	T_EQ(syscall(SYS_ioprio_get, 1, 0), PRIO_BE(7));
 	/* And again, on the helper the first handoff left parked. */
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 	T_EQ(syscall(SYS_ioprio_get, 1, 0), PRIO_BE(7));
 	T_EQ(sh_trace_count(&handoffs, NULL), 2);

@@ -19,9 +19,9 @@ static bool handed_off_twice(aio_context_t ctx)
 	if (!sh_warm_up(ctx))
 		return false;
 	ok = T_TRUE(sh_read_runs(ctx, true));
-	ok &= T_TRUE(sh_wait_parked(1, 5000));
+	ok &= T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	ok &= T_TRUE(sh_read_runs(ctx, true));
-	ok &= T_TRUE(sh_wait_parked(1, 5000));
+	ok &= T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	return ok;
 }
 

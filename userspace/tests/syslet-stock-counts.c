@@ -188,11 +188,11 @@ static bool park_helpers(aio_context_t ctx, int n)
 		/* The read hands off to the parked helper; it must come back at once. */
 		ok = T_EQ(sys_io_submit(ctx, 1, b.list), 1);
 		T_EQ(sys_io_submit(ctx, 0, &none), 0);
-		ok &= T_TRUE(sh_wait_parked(1, 5000));
+		ok &= T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 		ok &= T_TRUE(batch_stop_writers(&b));
 		batch_check_events(&b, 1);
 		batch_free(&b);
-		if (!ok || !T_TRUE(sh_wait_parked(have + 1, 5000)))
+		if (!ok || !T_TRUE(sh_wait_parked(have + 1, SH_PARK_MS)))
 			return false;
 	}
 	return true;

@@ -182,7 +182,7 @@ static enum t_result mce_child(void)
 		if (prctl(PR_MCE_KILL, steps[i].set, steps[i].arg, 0, 0))
 			t_bail("PR_MCE_KILL %d %d: %s", steps[i].set, steps[i].arg, strerror(errno));
 		T_EQ(prctl(PR_MCE_KILL_GET, 0, 0, 0, 0), steps[i].want);
-		if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_TRUE(sh_read_runs(ctx, true)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)) || !T_TRUE(sh_read_runs(ctx, true)))
 			break;
 		if (!T_EQ(prctl(PR_MCE_KILL_GET, 0, 0, 0, 0), steps[i].want))
 			t_diag("step %zu: the policy was lost in the handoff", i);
@@ -214,7 +214,7 @@ static enum t_result mempolicy_child(void)
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	for (int i = 0; i < 3; i++) {
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		if (!T_TRUE(sh_read_runs(ctx, true)))
 			t_diag("read %d: a thread with a memory policy did not hand off", i);
@@ -228,7 +228,7 @@ static enum t_result mempolicy_child(void)
 	/* Back to the default: that follows too. */
 	if (syscall(SYS_set_mempolicy, MPOL_DEFAULT, NULL, 0))
 		t_bail("set_mempolicy(MPOL_DEFAULT): %s", strerror(errno));
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 	if (syscall(SYS_get_mempolicy, &mode, NULL, 0, NULL, 0))
 		t_bail("get_mempolicy: %s", strerror(errno));
@@ -261,7 +261,7 @@ static enum t_result refused_then_served(const char *check, enum t_result (*chan
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	T_TRUE(sh_read_runs(ctx, true));
-	if (!T_TRUE(sh_wait_parked(1, 5000)))
+	if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		return T_FAIL;
 	r = change();
 	if (r != T_PASS) {
@@ -277,7 +277,7 @@ static enum t_result refused_then_served(const char *check, enum t_result (*chan
 	sh_trace_stop(&refusals);
 	/* A helper made now has the new state, and is used; the thread keeps it. */
 	T_EQ(sys_io_submit(ctx, 0, &none), 0);
-	if (T_TRUE(sh_wait_parked(1, 5000)))
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 		T_TRUE(sh_read_runs(ctx, true));
 	T_TRUE(changed());
 	T_EQ(sys_io_destroy(ctx), 0);
@@ -472,7 +472,7 @@ static enum t_result uprobe_child(void)
 	uprobe_target();
 	T_EQ(sh_uprobe_hits(&u), 1);
 	for (int i = 0; i < 3; i++) {
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		if (!T_TRUE(sh_read_runs(ctx, true)))
 			t_diag("read %d: a thread that hit a uprobe did not hand off", i);
@@ -523,9 +523,9 @@ static enum t_result names_child(void)
 	for (int i = 0; i < 3; i++) {
 		pid_t me = sh_gettid();
 
-		if (!T_TRUE(sh_wait_parked(1, 5000)) || !T_TRUE(sh_read_runs(ctx, true)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)) || !T_TRUE(sh_read_runs(ctx, true)))
 			break;
-		T_TRUE(sh_wait_parked(1, 5000));
+		T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 		sh_read_file("/proc/thread-self/comm", name, sizeof(name));
 		T_EQ(strcmp(name, "ts-main\n"), 0);
 		T_EQ(prctl(PR_GET_NAME, name, 0, 0, 0), 0);

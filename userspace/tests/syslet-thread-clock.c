@@ -124,7 +124,7 @@ static enum t_result clock_scenario(void)
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	for (int i = 0; i < 3; i++) {
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		burn_ms(BURN_MS);
 		read_clocks(&before);

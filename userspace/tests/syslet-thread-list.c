@@ -258,7 +258,7 @@ static enum t_result scenario_listing(void)
 		/* The last handoff took the helper: the pool makes one, at the end. */
 		if (n)
 			T_EQ(sys_io_submit(ctx, 0, &none), 0);
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		if (!hand_off_read(ctx, &r, &cbs[n], &chs[n], pipes[n][0], pipes[n][1], n + 1, &sync))
 			break;
@@ -315,7 +315,7 @@ static enum t_result scenario_clock(void)
 		struct iocb cb;
 		char ch = 0;
 
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		if (hand_off_read(ctx, &r, &cb, &ch, p[0], p[1], i, &sync)) {
 			handoffs++;

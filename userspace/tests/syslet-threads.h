@@ -163,6 +163,13 @@ static inline bool sh_wait_exit_settled(pid_t pid, int timeout_ms)
 	return true;
 }
 
+/*
+ * How long a new helper may take to park: io_submit() makes it, and it
+ * parks when first scheduled, which under emulation on a loaded machine
+ * has taken over 5 s.  A kernel whose helpers never park still fails.
+ */
+#define SH_PARK_MS	20000
+
 /* Waits up to @timeout_ms for @n helpers to be parked; says so when they are not. */
 static inline bool sh_wait_parked(int n, int timeout_ms)
 {

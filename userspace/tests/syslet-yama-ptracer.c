@@ -122,7 +122,7 @@ static enum t_result ptracer_child(void)
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	for (int i = 0; i < 3; i++) {
-		if (!T_TRUE(sh_wait_parked(1, 5000)))
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
 			break;
 		/* The main thread, the leader, hands off. */
 		T_TRUE(sh_read_runs(ctx, true));
