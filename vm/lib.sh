@@ -11,6 +11,25 @@ VM_CACHE=${VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/linux-syslet}
 KSRC_PKG=${KSRC_PKG:-linux-source-6.12}
 KSRC_TARBALL=${KSRC_TARBALL:-/usr/src/$KSRC_PKG.tar.xz}
 
+# The checkout this library belongs to.
+LIB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# packaged_flavours: the flavours the packages carry, in debian/control's
+# order (flavours/defines; debian/bin/gencontrol, a sh script, reads the
+# same line).
+packaged_flavours() {
+	local f
+	f=$(sed -n 's/^packaged:[[:space:]]*//p' "$LIB_TOP/flavours/defines")
+	[ -n "$f" ] || die "flavours/defines has no 'packaged:' line"
+	echo "$f"
+}
+
+# changelog_ksrc_version: the linux-source-6.12 version debian/changelog's
+# packages are built from (its version less +syslet<N>[+deb13]).
+changelog_ksrc_version() {
+	(cd "$LIB_TOP" && dpkg-parsechangelog -S Version) | sed -E 's/\+syslet[0-9]+(\+deb[0-9]+)?$//'
+}
+
 # need_cmd CMD PACKAGE: fail early, naming the Debian package to install.
 need_cmd() {
 	command -v "$1" >/dev/null 2>&1 ||
