@@ -11,9 +11,14 @@ fetch_source() {
 	local opts=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/nonexistent
 		-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o APT::Sandbox::User=root)
 	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$3"
-	echo "deb-src ${DEBIAN_MIRROR:-http://deb.debian.org/debian} $2 main" > "$apt/sources.list"
-	apt-get -q "${opts[@]}" update >&2 || die "apt-get update of $2's deb-src index failed"
-	(cd "$3" && apt-get -q "${opts[@]}" source --download-only "$1" >&2)
+	# One apt at a time on this list: CI builds libaio for vm-check and
+	# for the packages at once, and apt-get update fails on a held lock.
+	(
+		flock 7
+		echo "deb-src ${DEBIAN_MIRROR:-http://deb.debian.org/debian} $2 main" > "$apt/sources.list"
+		apt-get -q "${opts[@]}" update >&2 || die "apt-get update of $2's deb-src index failed"
+		cd "$3" && apt-get -q "${opts[@]}" source --download-only "$1" >&2
+	) 7>"$apt.lock"
 }
 
 # quilt_apply SRC PATCH...: appends each PATCH (as syslet-NAME) to the
