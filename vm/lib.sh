@@ -30,6 +30,12 @@ changelog_ksrc_version() {
 	(cd "$LIB_TOP" && dpkg-parsechangelog -S Version) | sed -E 's/\+syslet[0-9]+(\+deb[0-9]+)?$//'
 }
 
+# ccache_count Hits|Misses: that statistic of the ccache in $CCACHE_DIR so
+# far (Kbuild prints CC for a hit too: the misses are the compiles).
+ccache_count() {
+	ccache -s 2>/dev/null | sed -n "s/^ *$1: *\([0-9]*\).*/\1/p" | head -n 1
+}
+
 # need_cmd CMD PACKAGE: fail early, naming the Debian package to install.
 need_cmd() {
 	command -v "$1" >/dev/null 2>&1 ||
