@@ -8,23 +8,29 @@ die() { say "error: $*"; exit 1; }
 # Everything downloaded or built lives outside the checkout, so that clean
 # clones reuse it and `git status` stays clean.
 VM_CACHE=${VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/linux-syslet}
-KSRC_PKG=${KSRC_PKG:-linux-source-6.12}
-KSRC_TARBALL=${KSRC_TARBALL:-/usr/src/$KSRC_PKG.tar.xz}
 
 # The checkout this library belongs to.
 LIB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# defines_field KEY: the value of "KEY:" in flavours/defines.
+defines_field() {
+	local v
+	v=$(sed -n "s/^$1:[[:space:]]*//p" "$LIB_TOP/flavours/defines")
+	[ -n "$v" ] || die "flavours/defines has no '$1:' line"
+	echo "$v"
+}
+
+# The kernel source and configuration packages (flavours/defines).
+KSRC_PKG=${KSRC_PKG:-$(defines_field source-package)}
+KCFG_PKG=${KCFG_PKG:-$(defines_field config-package)}
+KSRC_TARBALL=${KSRC_TARBALL:-/usr/src/$KSRC_PKG.tar.xz}
+
 # packaged_flavours: the flavours the packages carry, in debian/control's
 # order (flavours/defines; debian/bin/gencontrol, a sh script, reads the
 # same line).
-packaged_flavours() {
-	local f
-	f=$(sed -n 's/^packaged:[[:space:]]*//p' "$LIB_TOP/flavours/defines")
-	[ -n "$f" ] || die "flavours/defines has no 'packaged:' line"
-	echo "$f"
-}
+packaged_flavours() { defines_field packaged; }
 
-# changelog_ksrc_version: the linux-source-6.12 version debian/changelog's
+# changelog_ksrc_version: the $KSRC_PKG version debian/changelog's
 # packages are built from (its version less +syslet<N>[+deb13]).
 changelog_ksrc_version() {
 	(cd "$LIB_TOP" && dpkg-parsechangelog -S Version) | sed -E 's/\+syslet[0-9]+(\+deb[0-9]+)?$//'
