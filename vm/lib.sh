@@ -104,252 +104,76 @@ make_test_disk() {
 	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1"
 }
 
-# Guest shell functions that count the syslet_handoff trace events
-# between handoffs_start and "handoffs_report LABEL", which prints
-# "# handoffs: LABEL: N"; without the event, handoffs_start prints an
-# error line and sets st=1.  Shared by guest_command and
-# patches/boot-prefixes.
-GUEST_HANDOFFS="tr=/sys/kernel/tracing
-ev=\$tr/events/syslet/syslet_handoff/enable
-handoffs_start() {
-	[ -e \$tr/trace ] || mount -t tracefs nodev \$tr 2>/dev/null
-	if [ ! -e \$ev ]; then
-		echo \"# error: no syslet_handoff trace event (\$ev): handoffs cannot be counted\"
-		st=1
-		return
-	fi
-	echo 0 > \$tr/tracing_on
-	echo 0 > \$tr/events/enable
-	# No sched_switch probe for command lines: no patching of __schedule().
-	echo 0 > \$tr/options/record-cmd
-	echo > \$tr/trace
-	echo 1 > \$ev
-	echo 1 > \$tr/tracing_on
-}
-handoffs_report() {
-	[ -e \$ev ] || return
-	echo 0 > \$tr/tracing_on
-	echo 0 > \$ev
-	# Only this event is on: what was written is what is kept plus what was overwritten.
-	echo \"# handoffs: \$1: \$(cat \$tr/per_cpu/cpu*/stats | awk '/^(entries|overrun):/ { n += \$2 } END { print n + 0 }')\"
-}"
+# The guest's shell code: the POSIX sh files of vm/guest (busybox sh runs
+# them in the harness's initramfs, dash in the installed root of make
+# e2e), after a header that assigns them the host's values.
 
-# shell_words [LIST]...: the words of the LISTs (globs unexpanded), each
-# quoted for the guest's shell and preceded by a space; nothing for none.
-shell_words() {
-	local w
-	set -f
-	# shellcheck disable=SC2068
-	for w in $@; do printf " '%s'" "$w"; done
-	set +f
+# sh_quote WORD: WORD single-quoted for sh.
+sh_quote() {
+	local q="'\\''"
+	printf "'%s'" "${1//\'/$q}"
+}
+
+# guest_vars NAME=VALUE...: a guest script's header, one "NAME='VALUE'"
+# a line, each NAME once (the first VALUE).
+guest_vars() {
+	local a seen=' '
+	for a; do
+		case $seen in *" ${a%%=*} "*) continue ;; esac
+		seen+="${a%%=*} "
+		printf '%s=%s\n' "${a%%=*}" "$(sh_quote "${a#*=}")"
+	done
+}
+
+# guest_parts NAME...: the files vm/guest/NAME.sh, one after another.
+guest_parts() {
+	local p
+	for p; do
+		[ -r "$LIB_TOP/vm/guest/$p.sh" ] || die "$LIB_TOP/vm/guest/$p.sh is missing"
+		cat "$LIB_TOP/vm/guest/$p.sh"
+	done
 }
 
 # guest_command PARTS RUNNER SYSLET: the shell command a test VM runs,
-# part by part (comma-separated: suite, stress, libaio; see vm/vm-check
-# --help); RUNNER is the aio-syslet-tests path in the guest.  SYSLET is 1
-# when the kernel is built with CONFIG_AIO_SYSLET=y: then the suite runs
-# in required-syslet mode once per pass of SYSLET_SUITE_PASSES, and a
-# kernel without the sysctl fails at once; with 0, one pass ("stock").
-# Any failure makes the command's status 1.  Shared by vm-check and the
-# packages' e2e test.
+# part by part (comma-separated: suite, stress, fuzz, identity, torture,
+# libaio; see vm/vm-check --help); RUNNER is the aio-syslet-tests path in
+# the guest.  SYSLET is 1 when the kernel is built with CONFIG_AIO_SYSLET=y:
+# then the suite runs in required-syslet mode once per pass of
+# SYSLET_SUITE_PASSES, and a kernel without the sysctl fails at once; with
+# 0, one pass ("stock").  Any failure makes the command's status 1.  The
+# command is st=0, the values the parts read, the parts' files of
+# vm/guest in a fixed order, and, its last line, exit $st (make e2e puts
+# lines of its own before it).  Shared by vm-check and the packages' e2e
+# test.
 guest_command() {
-	local parts=$1 runner=$2 syslet=${3:?guest_command: SYSLET (0 or 1) missing} cmd="st=0" p
-	case ",$parts," in *,suite,*|*,stress,*)
-		# Before the suite too: syslet-null-blk and syslet-destroy-inflight
-		# read /dev/nullb0.  Where null_blk is a module, its parameters come
-		# from the command line (NULL_BLK_KOPT).
-		cmd+="
-[ -b /dev/nullb0 ] || modprobe null_blk || { echo '# error: no /dev/nullb0: modprobe null_blk failed'; st=1; }" ;;
-	esac
-	if [ "$syslet" = 1 ]; then
-		cmd+="
-if [ ! -e /proc/sys/fs/aio-syslet ]; then
-	echo \"# error: kernel \$(uname -r) is built with CONFIG_AIO_SYSLET=y but has no /proc/sys/fs/aio-syslet: its syslet code is not there\"
-	exit 1
-fi
-# vm-check boots with aio_syslet=0 (SYSLET_BOOT_KOPT): before anything
-# writes the knob, it must read 0; every pass then sets its own mode.
-case \" \$(cat /proc/cmdline) \" in *' aio_syslet=0 '*)
-	boot=\$(cat /proc/sys/fs/aio-syslet)
-	if [ \"\$boot\" = 0 ]; then
-		echo '# aio_syslet=0 on the command line: fs.aio-syslet reads 0 at boot'
-	else
-		echo \"# error: booted with aio_syslet=0, fs.aio-syslet reads \$boot\"
-		st=1
-	fi ;;
-esac"
-	fi
-	case ",$parts," in *,suite,*)
-		cmd+="
-r=$runner"
-		if [ "$syslet" = 1 ]; then
+	local parts=$1 runner=$2 syslet=${3:?guest_command: SYSLET (0 or 1) missing} p part_files=() vars=()
+	# Before the suite too: two of its cases read /dev/nullb0.
+	case ",$parts," in *,suite,*|*,stress,*) part_files+=(null-blk) ;; esac
+	[ "$syslet" != 1 ] || part_files+=(syslet-check)
+	# Each part's file, after the values it reads (vm/guest/PART.sh says).
+	for p in suite stress fuzz identity torture libaio; do
+		case ",$parts," in *,"$p",*) ;; *) continue ;; esac
+		case $p in
+		suite)
 			# A cold pass counts the syslet_handoff trace events it causes.
-			cmd+="
-$GUEST_HANDOFFS"
-			for p in $SYSLET_SUITE_PASSES; do
-				local mode=${p#fs.aio-syslet=} cold='' sel=$SUITE_CASES
-				case $mode in *-cold) mode=${mode%-cold} cold=--cold sel=$COLD_PASS_CASES ;; esac
-				cmd+="
-echo '# suite pass: $p'
-echo $mode > /proc/sys/fs/aio-syslet || exit 1"
-				[ -z "$cold" ] || cmd+="
-handoffs_start"
-				cmd+="
-\$r --tap --require-syslet${cold:+ $cold} --timeout $SUITE_CASE_TIMEOUT$(shell_words "$sel") || st=1"
-				[ -z "$cold" ] || cmd+="
-handoffs_report $p"
-			done
-			cmd+="
-echo 1 > /proc/sys/fs/aio-syslet"
-		else
-			cmd+="
-echo '# suite pass: stock'
-\$r --tap --timeout $SUITE_CASE_TIMEOUT$(shell_words "$SUITE_CASES") || st=1"
-		fi ;;
-	esac
-	case ",$parts," in *,stress,*)
-		# Cold buffered reads of null_blk (20 ms each) over 64 MiB, more than
-		# 5 s of them can bring into the cache; in mode 2 (short counts),
-		# one system call per io_submit(), so the tool sees the count of
-		# each handoff.
-		# Then 4 threads, 30% writes, every block read verified against its
-		# last write, on null_blk and on a file of the ext4 test disk: in
-		# mode 1 (stock's counts), and with syslets off.
-		cmd+="
-[ ! -e /proc/sys/fs/aio-syslet ] || echo 2 > /proc/sys/fs/aio-syslet
-echo \"# aio-syslet-stress: fs.aio-syslet=\$(cat /proc/sys/fs/aio-syslet 2>/dev/null || echo none)\"
-aio-syslet-stress --cold --submit-once -s 64m -d 32 -T 5 /dev/nullb0 > /tmp/stress.log 2>&1 || st=1
-sed 's/^/# aio-syslet-stress: /' /tmp/stress.log
-[ ! -e /proc/sys/fs/aio-syslet ] || echo 1 > /proc/sys/fs/aio-syslet
-echo \"# aio-syslet-stress-rw: fs.aio-syslet=\$(cat /proc/sys/fs/aio-syslet 2>/dev/null || echo none)\"
-aio-syslet-stress --cold --submit-once -t 4 -w 30 -s 32m -d 16 -T 10 /dev/nullb0 \${AIO_TEST_DIR:-/tmp}/stress-rw.img > /tmp/stress-rw.log 2>&1 || st=1
-rm -f \${AIO_TEST_DIR:-/tmp}/stress-rw.img
-sed 's/^/# aio-syslet-stress-rw: /' /tmp/stress-rw.log"
-		# The same with syslets off, where the kernel is stock.
-		[ "$syslet" != 1 ] || cmd+="
-echo 0 > /proc/sys/fs/aio-syslet || exit 1
-echo '# aio-syslet-stress-off: fs.aio-syslet=0'
-aio-syslet-stress --cold --submit-once -t 4 -w 30 -s 32m -d 16 -T 5 /dev/nullb0 \${AIO_TEST_DIR:-/tmp}/stress-off.img > /tmp/stress-off.log 2>&1 || st=1
-rm -f \${AIO_TEST_DIR:-/tmp}/stress-off.img
-sed 's/^/# aio-syslet-stress-off: /' /tmp/stress-off.log
-echo 1 > /proc/sys/fs/aio-syslet" ;;
-	esac
-	case ",$parts," in *,fuzz,*)
-		# The differential fuzzer, a fixed budget: the same seeded batches
-		# with fs.aio-syslet=1 and 0 must give the same returns, events and
-		# file contents.
-		cmd+="
-echo '# aio-syslet-fuzz: $FUZZ_ARGS'
-aio-syslet-fuzz $FUZZ_ARGS --dir \${AIO_TEST_DIR:-/tmp} > /tmp/fuzz.log 2>&1 || st=1
-[ ! -e /proc/sys/fs/aio-syslet ] || echo 1 > /proc/sys/fs/aio-syslet
-# The first difference in full, the rest by their replay lines, the summary.
-{ head -n 40 /tmp/fuzz.log; tail -n +41 /tmp/fuzz.log | grep -E '^aio-syslet-fuzz: DIFFERENCE|^ *replay:' | head -n 40; tail -n 1 /tmp/fuzz.log; } |
-	sed 's/^/# aio-syslet-fuzz: /'" ;;
-	esac
-	case ",$parts," in *,identity,*)
-		# Review findings C1 and C5 under load, in mode 1: the leader hands
-		# off again and again while two threads create and join threads
-		# and a third keeps numbered signals queued for the leader
-		# (syslet-signal-race's third sub-test, IDENTITY_STRESS_SECONDS).
-		cmd+="
-[ ! -e /proc/sys/fs/aio-syslet ] || echo 1 > /proc/sys/fs/aio-syslet
-echo '# identity stress: $IDENTITY_STRESS_SECONDS s'
-is=0
-AIO_SYSLET_STRESS_SECONDS=$IDENTITY_STRESS_SECONDS $runner --tap --require-syslet --timeout $((IDENTITY_STRESS_SECONDS + 300)) syslet-signal-race > /tmp/identity.log 2>&1 || { is=\$?; st=1; }
-sed 's/^/# identity stress: /' /tmp/identity.log
-echo \"# identity stress: status \$is\"" ;;
-	esac
-	case ",$parts," in *,torture,*)
-		# Issue 18's torture, for TORTURE_SECONDS, all at once: processes
-		# with reads handed off killed, exec'd, forked and signalled
-		# (aio-syslet-torture --faults: each victim process, its helpers
-		# included, under failslab and fail_page_alloc at 1%, and reading a
-		# null_blk of its own whose bad blocks fail with EIO), the
-		# differential fuzzer on the second null_blk, verified stress on
-		# the first and on ext4, flips of fs.aio-syslet between 1
-		# and 0 and of the helper bound, cgroup freeze/thaw of the
-		# torture, and CPU 1 taken off line and back.  Then a kmemleak
-		# scan and a count of the helper threads left.
-		cmd+="
-[ ! -e /proc/sys/fs/aio-syslet ] || echo 1 > /proc/sys/fs/aio-syslet
-echo '# torture: $TORTURE_SECONDS s'
-ts=0
-grep -qs ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
-[ -e /sys/fs/cgroup/cgroup.controllers ] || mount -t cgroup2 none /sys/fs/cgroup
-grep -qs ' /sys/kernel/config ' /proc/mounts || mount -t configfs none /sys/kernel/config
-kml=/sys/kernel/debug/kmemleak
-[ ! -e \$kml ] || echo clear > \$kml
-for f in failslab fail_page_alloc; do
-	d=/sys/kernel/debug/\$f
-	[ -d \$d ] || continue
-	echo 1 > \$d/probability; echo 1 > \$d/interval; echo -1 > \$d/times
-	echo 0 > \$d/verbose; echo Y > \$d/task-filter
-	[ ! -e \$d/ignore-gfp-wait ] || echo N > \$d/ignore-gfp-wait
-done
-end=\$((\$(cut -d. -f1 /proc/uptime) + $TORTURE_SECONDS))
-mkdir -p /sys/fs/cgroup/torture
-sh -c 'echo \$\$ > /sys/fs/cgroup/torture/cgroup.procs; exec aio-syslet-torture --faults --eio-nullb torture_eio -T $TORTURE_SECONDS -p 4 -t 3' > /tmp/torture.log 2>&1 &
-tp=\$!
-aio-syslet-fuzz --seed 2 --batches 100000 --time $TORTURE_SECONDS --device /dev/nullb1 --independent --dir \${AIO_TEST_DIR:-/tmp} > /tmp/torture-fuzz.log 2>&1 &
-fp=\$!
-aio-syslet-stress -t 4 -w 30 -s 32m -d 16 -T $TORTURE_SECONDS /dev/nullb0 \${AIO_TEST_DIR:-/tmp}/torture.img > /tmp/torture-stress.log 2>&1 &
-sp=\$!
-flips=0 freezes=0 hotplugs=0
-while [ \$(cut -d. -f1 /proc/uptime) -lt \$end ]; do
-	echo \$((flips % 2)) > /proc/sys/fs/aio-syslet
-	echo \$(( (flips % 3) ? 256 : 4 )) > /proc/sys/fs/aio-syslet-max-threads
-	flips=\$((flips + 1))
-	echo 1 > /sys/fs/cgroup/torture/cgroup.freeze; sleep 0.2
-	echo 0 > /sys/fs/cgroup/torture/cgroup.freeze; freezes=\$((freezes + 1))
-	if [ -w /sys/devices/system/cpu/cpu1/online ]; then
-		echo 0 > /sys/devices/system/cpu/cpu1/online && sleep 0.3 &&
-			echo 1 > /sys/devices/system/cpu/cpu1/online && hotplugs=\$((hotplugs + 1))
-	fi
-	sleep 1
-done
-echo 1 > /proc/sys/fs/aio-syslet; echo 256 > /proc/sys/fs/aio-syslet-max-threads
-wait \$tp || ts=1
-wait \$fp || ts=1
-wait \$sp || ts=1
-rm -f \${AIO_TEST_DIR:-/tmp}/torture.img
-for f in failslab fail_page_alloc; do [ ! -d /sys/kernel/debug/\$f ] || echo 0 > /sys/kernel/debug/\$f/probability; done
-sed 's/^/# torture: /' /tmp/torture.log
-{ grep -m 1 -A 30 '^aio-syslet-fuzz: DIFFERENCE' /tmp/torture-fuzz.log; tail -n 1 /tmp/torture-fuzz.log; } | sed 's/^/# torture: /'
-grep -E '^(errors|io_submit)' /tmp/torture-stress.log | sed 's/^/# torture: stress: /'
-echo \"# torture: \$flips sysctl flips, \$freezes freeze/thaw cycles, \$hotplugs CPU hotplugs\"
-left=0
-sleep 11
-for c in /proc/[0-9]*/task/*/comm; do [ \"\$(cat \$c 2>/dev/null)\" != aio-syslet ] || left=\$((left + 1)); done
-echo \"# torture: helper threads left: \$left\"
-[ \$left = 0 ] || ts=1
-leaks=none
-if [ -e \$kml ]; then
-	echo scan > \$kml; sleep 5; echo scan > \$kml
-	leaks=\$(grep -c '^unreferenced object' \$kml)
-	[ \$leaks = 0 ] || { head -n 40 \$kml | sed 's/^/# torture: kmemleak: /'; ts=1; }
-fi
-echo \"# torture: kmemleak: \$leaks leaks\"
-rmdir /sys/fs/cgroup/torture 2>/dev/null
-echo \"# torture: status \$ts\"
-[ \$ts = 0 ] || st=1" ;;
-	esac
-	case ",$parts," in *,libaio,*)
-		# With syslets, once per mode (libaio_runs): 2 first, whose
-		# short counts the patched io_submit() must finish.
-		local run
-		for run in $(libaio_runs "$syslet"); do
-			[ "$run" = stock ] || cmd+="
-echo ${run#fs.aio-syslet=} > /proc/sys/fs/aio-syslet || exit 1"
-			cmd+="
-hs=0
-/usr/libexec/libaio-harness/run-harness \$AIO_TEST_DIR/libaio-harness > /tmp/harness.log 2>&1 || { hs=\$?; st=1; }
-grep -E 'FAILED|^Pass:' /tmp/harness.log | sed 's/^/# libaio harness: $run: /'
-echo \"# libaio harness: $run: status \$hs\""
-		done
-		[ "$syslet" != 1 ] || cmd+="
-echo 1 > /proc/sys/fs/aio-syslet" ;;
-	esac
-	printf '%s\nexit $st\n' "$cmd"
+			[ "$syslet" != 1 ] || part_files+=(handoffs)
+			vars+=(RUNNER="$runner" SYSLET="$syslet" SYSLET_SUITE_PASSES="$SYSLET_SUITE_PASSES"
+				SUITE_CASES="$SUITE_CASES" COLD_PASS_CASES="$COLD_PASS_CASES"
+				SUITE_CASE_TIMEOUT="$SUITE_CASE_TIMEOUT") ;;
+		stress) vars+=(SYSLET="$syslet") ;;
+		fuzz) vars+=(FUZZ_ARGS="$FUZZ_ARGS") ;;
+		identity) vars+=(RUNNER="$runner" IDENTITY_STRESS_SECONDS="$IDENTITY_STRESS_SECONDS") ;;
+		torture) vars+=(TORTURE_SECONDS="$TORTURE_SECONDS") ;;
+		libaio) vars+=(SYSLET="$syslet" LIBAIO_RUNS="$(libaio_runs "$syslet")") ;;
+		esac
+		part_files+=("$p")
+	done
+	echo 'st=0'
+	echo "# vm/lib.sh's guest_command: the host's values, then vm/guest/{$(IFS=,; echo "${part_files[*]}")}.sh"
+	guest_vars "${vars[@]}"
+	guest_parts "${part_files[@]}"
+	# shellcheck disable=SC2016  # the guest's $st
+	echo 'exit $st'
 }
 
 # libaio_runs SYSLET: the runs of libaio's harness in a guest, labelled:
