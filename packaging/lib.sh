@@ -1,6 +1,6 @@
 # Shared by the packaging scripts.  Sourced, not run.
 # shellcheck shell=bash
-. "$(dirname "${BASH_SOURCE[0]}")/../vm/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 # fetch_source PACKAGE RELEASE DIR: `apt-get source --download-only` of
 # RELEASE's PACKAGE into DIR, through a private deb-src list in the cache,

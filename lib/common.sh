@@ -1,0 +1,68 @@
+# Shared by every script of the project (the kernel build, the packaging,
+# the VM harness, the series' checks): messages, the cache layout,
+# flavours/defines, apt.  Sourced, not run.
+# shellcheck shell=bash
+
+say() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+# Everything downloaded or built lives outside the checkout, so that clean
+# clones reuse it and `git status` stays clean.
+VM_CACHE=${VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/linux-syslet}
+
+# The checkout this library belongs to.
+LIB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# defines_field KEY: the value of "KEY:" in flavours/defines.
+defines_field() {
+	local v
+	v=$(sed -n "s/^$1:[[:space:]]*//p" "$LIB_TOP/flavours/defines")
+	[ -n "$v" ] || die "flavours/defines has no '$1:' line"
+	echo "$v"
+}
+
+# The kernel source and configuration packages (flavours/defines).
+KSRC_PKG=${KSRC_PKG:-$(defines_field source-package)}
+KCFG_PKG=${KCFG_PKG:-$(defines_field config-package)}
+KSRC_TARBALL=${KSRC_TARBALL:-/usr/src/$KSRC_PKG.tar.xz}
+
+# packaged_flavours: the flavours the packages carry, in debian/control's
+# order (flavours/defines; debian/bin/gencontrol, a sh script, reads the
+# same line).
+packaged_flavours() { defines_field packaged; }
+
+# changelog_ksrc_version: the $KSRC_PKG version debian/changelog's
+# packages are built from (its version less +syslet<N>[+deb13]).
+changelog_ksrc_version() {
+	(cd "$LIB_TOP" && dpkg-parsechangelog -S Version) | sed -E 's/\+syslet[0-9]+(\+deb[0-9]+)?$//'
+}
+
+# ccache_count Hits|Misses: that statistic of the ccache in $CCACHE_DIR so
+# far (Kbuild prints CC for a hit too: the misses are the compiles).
+ccache_count() {
+	ccache -s 2>/dev/null | sed -n "s/^ *$1: *\([0-9]*\).*/\1/p" | head -n 1
+}
+
+# need_cmd CMD PACKAGE: fail early, naming the Debian package to install.
+need_cmd() {
+	command -v "$1" >/dev/null 2>&1 ||
+		die "'$1' not found: install the Debian package '$2' (or run ./setup)"
+}
+
+# Installs PACKAGE with apt when we are root and it is missing.
+ensure_pkg() {
+	dpkg-query -W -f '${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' &&
+		return 0
+	[ "$(id -u)" = 0 ] || die "Debian package '$1' is missing; as root: apt-get install $1"
+	say "installing $1 with apt"
+	# Waits for another install (CI builds packages beside a test run).
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y \
+		--no-install-recommends "$1" >&2 ||
+		die "apt-get install $1 failed"
+}
+
+# series_patches FILE: the patch names a series file lists, in order
+# (quilt's format: one per line, '#' starts a comment).
+series_patches() {
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1"
+}
