@@ -5,10 +5,19 @@
 
 # The one list of kernel log lines that mean a kernel bug (the runner
 # has it built in); kernel_splats LOG prints LOG's such lines, numbered.
+# The reports of allocations failed by the torture's fault injection
+# (its "injected" lines, up to the end of their stack dump or 60 lines)
+# are left out between the torture's marks (vm/guest/torture.sh).
 KERNEL_SPLAT_PATTERNS=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/userspace/runner/kernel-splat.patterns
 kernel_splats() {
 	[ -r "$KERNEL_SPLAT_PATTERNS" ] || die "$KERNEL_SPLAT_PATTERNS is missing"
-	grep -nE -f <(sed -n 's/^match //p' "$KERNEL_SPLAT_PATTERNS") "$1" |
+	awk -v injected="$(sed -n 's/^injected //p' "$KERNEL_SPLAT_PATTERNS" | paste -sd'|')" '
+		/aio-syslet-torture: fault injection on$/ { on = 1 }
+		/aio-syslet-torture: fault injection off$/ { on = 0 }
+		on && !skip && injected != "" && $0 ~ injected { skip = 60 }
+		!skip { print NR ":" $0; next }
+		/<\/TASK>/ || --skip == 0 { skip = 0 }' "$1" |
+		grep -E -f <(sed -n 's/^match //p' "$KERNEL_SPLAT_PATTERNS") |
 		grep -vE -f <(sed -n 's/^ignore //p' "$KERNEL_SPLAT_PATTERNS") || true
 }
 

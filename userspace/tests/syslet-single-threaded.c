@@ -11,7 +11,13 @@
 
 #include <sched.h>
 
-/* The main thread hands off twice, so that helpers are parked. */
+/*
+ * The main thread hands off twice, so that helpers are parked; then waits
+ * until it is the only thread besides them: the cases' rescuer threads,
+ * though joined, may still be on the thread list, and the helper that
+ * ended the last read on its way to park, and either makes unshare()
+ * fail with EINVAL on any kernel.
+ */
 static bool handed_off_twice(aio_context_t ctx)
 {
 	bool ok;
@@ -22,6 +28,7 @@ static bool handed_off_twice(aio_context_t ctx)
 	ok &= T_TRUE(sh_wait_parked(1, SH_PARK_MS));
 	ok &= T_TRUE(sh_read_runs(ctx, true));
 	ok &= T_TRUE(sh_wait_parked(1, SH_PARK_MS));
+	ok &= T_TRUE(sh_wait_only_parked(SH_PARK_MS));
 	return ok;
 }
 

@@ -185,4 +185,30 @@ static inline bool sh_wait_parked(int n, int timeout_ms)
 	return true;
 }
 
+/*
+ * Waits up to @timeout_ms until every thread of this process but the
+ * caller is a parked helper: a joined pthread has left the thread list
+ * (pthread_join() returns when its TID is cleared, before the kernel
+ * unlinks it, on stock too) and a helper that ended an operation has
+ * parked.  What a single-threaded caller needs first (unshare() of the
+ * thread group); says so, with the counts, when it does not come.
+ */
+static inline bool sh_wait_only_parked(int timeout_ms)
+{
+	long long deadline = t_now_us() + timeout_ms * 1000LL;
+	int tasks, parked;
+
+	for (;;) {
+		tasks = sh_count_tasks();
+		parked = sh_parked_helpers();
+		if (tasks == parked + 1)
+			return true;
+		if (t_now_us() > deadline)
+			break;
+		usleep(2000);
+	}
+	t_diag("after %d ms: %d threads, %d of them parked helpers", timeout_ms, tasks, parked);
+	return false;
+}
+
 #endif /* AIO_SYSLET_SYSLET_THREADS_H */

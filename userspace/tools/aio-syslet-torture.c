@@ -404,6 +404,13 @@ static int forked_child(void)
 static char *self_exe;
 
 /*
+ * Under --faults a system call that reads its argument from a page not yet
+ * faulted in fails with EFAULT when fail_page_alloc fails that page (the
+ * kernel cannot retry a fault it takes itself): such a call is made again.
+ */
+#define FAULT_TRIES	1000
+
+/*
  * The victims' signals, blocked across exec (the mask and what is pending
  * survive it) until the new image has its handlers: a signal in between
  * would kill it.
@@ -411,10 +418,28 @@ static char *self_exe;
 static void victim_signals(int how)
 {
 	sigset_t set;
+	int tries = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
-	sigprocmask(how, &set, NULL);
+	while (sigprocmask(how, &set, NULL) && errno == EFAULT && ++tries < FAULT_TRIES)
+		;
+	if (tries == FAULT_TRIES)
+		die("sigprocmask: %s", strerror(errno));
+}
+
+/* The SIGUSR1 handler, which must be in place before the signal is unblocked. */
+static void victim_handler(void (*fn)(int))
+{
+	struct sigaction sa = { .sa_handler = fn };
+	int tries = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	while (sigaction(SIGUSR1, &sa, NULL) && errno == EFAULT && ++tries < FAULT_TRIES)
+		;
+	if (tries == FAULT_TRIES)
+		die("sigaction(SIGUSR1): %s", strerror(errno));
 }
 
 /*
@@ -454,7 +479,6 @@ static void exec_victim(int slot)
 
 static int victim(int slot)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	pthread_t th[MAX_READERS];
 
 	me = &sh->slot[slot];
@@ -472,9 +496,7 @@ static int victim(int slot)
 	}
 	if (getenv("AIO_SYSLET_TORTURE_FORGET") && !atomic_load(&me->execs))
 		atomic_store(&forget, 1);
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGUSR1, &sa, NULL);
+	victim_handler(on_signal);
 	victim_signals(SIG_UNBLOCK);
 	for (unsigned int i = 0; i < opt_readers; i++) {
 		int err;
@@ -504,14 +526,15 @@ static int victim(int slot)
 		if (atomic_exchange(&me->want_exec, 0)) {
 			/* This thread execs while the readers have reads in flight. */
 			atomic_fetch_add(&me->execs, 1);
-			victim_signals(SIG_BLOCK);
 			/*
 			 * An exec that fails past its point of no return kills
-			 * the process (SIGSEGV), on any kernel: no fault in it.
-			 * The new image fails again from its start.
+			 * the process (SIGSEGV), on any kernel: no fault in it,
+			 * nor in the mask that must survive it.  The new image
+			 * fails again from its start.
 			 */
 			if (opt_faults)
 				set_make_it_fail("0");
+			victim_signals(SIG_BLOCK);
 			exec_victim(slot);
 			failed("exec", errno);
 		}

@@ -20,6 +20,9 @@ grep -qs ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel
 grep -qs ' /sys/kernel/config ' /proc/mounts || mount -t configfs none /sys/kernel/config
 kml=/sys/kernel/debug/kmemleak
 [ ! -e $kml ] || echo clear > $kml
+# The judge takes the allocation failure reports between these marks as
+# injected (kernel-splat.patterns).
+echo "aio-syslet-torture: fault injection on" > /dev/kmsg
 for f in failslab fail_page_alloc; do
 	d=/sys/kernel/debug/$f
 	[ -d "$d" ] || continue
@@ -55,6 +58,7 @@ wait $fp || ts=1
 wait $sp || ts=1
 rm -f "${AIO_TEST_DIR:-/tmp}/torture.img"
 for f in failslab fail_page_alloc; do [ ! -d "/sys/kernel/debug/$f" ] || echo 0 > "/sys/kernel/debug/$f/probability"; done
+echo "aio-syslet-torture: fault injection off" > /dev/kmsg
 sed 's/^/# torture: /' /tmp/torture.log
 { grep -m 1 -A 30 '^aio-syslet-fuzz: DIFFERENCE' /tmp/torture-fuzz.log; tail -n 1 /tmp/torture-fuzz.log; } | sed 's/^/# torture: /'
 grep -E '^(errors|io_submit)' /tmp/torture-stress.log | sed 's/^/# torture: stress: /'
