@@ -12,6 +12,7 @@ KERNEL_SPLAT_PATTERNS=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/userspace
 kernel_splats() {
 	[ -r "$KERNEL_SPLAT_PATTERNS" ] || die "$KERNEL_SPLAT_PATTERNS is missing"
 	awk -v injected="$(sed -n 's/^injected //p' "$KERNEL_SPLAT_PATTERNS" | paste -sd'|')" '
+		{ sub(/\r$/, "") }	# a serial console ends its lines with CR LF
 		/aio-syslet-torture: fault injection on$/ { on = 1 }
 		/aio-syslet-torture: fault injection off$/ { on = 0 }
 		on && !skip && injected != "" && $0 ~ injected { skip = 60 }
