@@ -1,0 +1,1094 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * aio-syslet-microbench: the handoff microbenchmark.  What does it cost
+ * io_submit() to hand an iocb that blocks to a parked helper, next to a
+ * read that does not block and to a plain wake-up of another task?  One
+ * run measures, side by side:
+ *
+ *   handoff  io_submit() of one 4 KiB buffered read of a page never read
+ *            before, from entry to return: on stock, the whole read; on
+ *            a syslet kernel, until the helper returns to user space.
+ *            The read is reaped afterwards, untimed, and checked.
+ *   cached   io_submit() + io_getevents(min_nr 1) of one 4 KiB buffered
+ *            read of a cached page: the path syslets must not slow down.
+ *   pipe     a 1-byte ping-pong between two processes over two pipes.
+ *   wakeup   a ping-pong between two threads on one futex word, with raw
+ *            FUTEX_WAIT_PRIVATE / FUTEX_WAKE_PRIVATE (no mutex or
+ *            condition variable in between): what waking another thread
+ *            costs, which a handoff pays at least once.
+ *
+ * handoff and cached run under each fs.aio-syslet mode of --modes.  The
+ * modes take turns in rounds, each round a batch of iterations per mode
+ * (in the reverse order every other round), so that drift (other load,
+ * frequency, cache state) falls on every mode alike.  The sysctl's value
+ * is put back at exit and on SIGINT, SIGTERM and SIGHUP.  The cold reads
+ * are 1 MiB (--stride) apart, so that no read's readahead caches another
+ * one's page, and each page is checked with mincore() to be out of the
+ * page cache just before its read.
+ *
+ * Benchmarks are not tests: it prints numbers and ratios, never a verdict
+ * on a timing.  It exits non-zero only when something failed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libaio.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PROG		"aio-syslet-microbench"
+#define EXIT_USAGE	2
+#define SYSLET_SYSCTL	"/proc/sys/fs/aio-syslet"
+/* For the tool's own tests: a file that stands in for SYSLET_SYSCTL. */
+#define SYSCTL_ENV	"AIO_SYSLET_MICROBENCH_SYSCTL"
+#define READ_SIZE	4096
+#define CACHED_SIZE	(1 << 20)	/* bytes of the temporary file, and used of --cached */
+#define MAX_ITERATIONS	1000000
+#define MAX_ROUNDS	1000
+#define MAX_STRIDE	(1ULL << 30)
+#define MAX_MODES	3
+#define DROP_ALIGN	(2ULL << 20)	/* the cold range is dropped in these */
+#define DROP_WINDOW	(1ULL << 30)	/* most dropped around a page that stays cached */
+
+enum meas { HANDOFF, CACHED, PIPE, WAKEUP, NR_MEAS };
+static const char *const meas_names[NR_MEAS] = { "handoff", "cached", "pipe", "wakeup" };
+
+static struct {
+	unsigned int iterations;
+	unsigned int rounds;
+	unsigned int only;		/* a bit per enum meas */
+	const char *cold;		/* -f */
+	const char *cached;		/* -c */
+	uint64_t stride;
+	uint64_t offset;
+	bool offset_set;
+	bool stride_set;
+	bool current;			/* --modes current */
+	int modes[MAX_MODES];		/* fs.aio-syslet values, in --modes order */
+	unsigned int nr_modes;
+} opt = {
+	.iterations = 1000, .rounds = 10, .only = (1 << NR_MEAS) - 1, .stride = 1 << 20,
+	.modes = { 0, 1 }, .nr_modes = 2,
+};
+
+/* The modes the aio measurements run under, once the sysctl has been looked at. */
+struct mode {
+	char label[16];		/* 0, 1, 2, stock-kernel or current */
+	int value;		/* written to the sysctl before each batch; -1: left alone */
+};
+
+static struct mode modes[MAX_MODES];
+static unsigned int nr_modes;
+
+/* Timings of one measurement under one mode, in nanoseconds. */
+struct series {
+	long long *ns;
+	unsigned int n;
+};
+
+static struct series results[NR_MEAS][MAX_MODES];
+
+static const char *sysctl_path = SYSLET_SYSCTL;
+static char sysctl_orig[32];		/* its value at start, as written back */
+static volatile sig_atomic_t can_switch;
+static pid_t main_pid;
+
+/* The cold file (-f) and where its next read goes. */
+static struct {
+	int fd;
+	bool regular;
+	uint64_t size;
+	uint64_t base;		/* read i is at base + i * stride */
+	uint64_t next;		/* i */
+	uint64_t reads;		/* how many there are room for */
+	unsigned char *map;	/* the range, mapped for mincore() only */
+	uint64_t map_start, map_len;
+} cold = { .fd = -1 };
+
+/* The cached file (-c, or a temporary one) and how many pages of it are read. */
+static struct {
+	int fd;
+	const char *name;
+	uint64_t size;		/* of --cached */
+	uint64_t pages;
+	uint64_t next;
+} cached = { .fd = -1 };
+
+static long page_size;
+
+/* "aio-syslet-microbench: MESSAGE", then exit with @status (the usage hint for EXIT_USAGE). */
+static void vdie(int status, const char *fmt, va_list ap) __attribute__((noreturn, format(printf, 2, 0)));
+static void vdie(int status, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", PROG);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	if (status == EXIT_USAGE)
+		fprintf(stderr, "Try '%s --help'.\n", PROG);
+	exit(status);
+}
+
+static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdie(EXIT_USAGE, fmt, ap);
+}
+
+static void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdie(1, fmt, ap);
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p)
+		fatal("out of memory for %zu x %zu bytes", n, size);
+	return p;
+}
+
+static void *alloc_buf(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, 4096, len))
+		fatal("out of memory for %zu bytes of buffer", len);
+	memset(p, 0, len);
+	return p;
+}
+
+/* A size with an optional k/m/g suffix (powers of 1024). */
+static uint64_t parse_size(const char *name, const char *s)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		usage_error("%s: '%s' is not a size (a number, optionally with k, m or g)", name, s);
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end)
+		usage_error("%s: '%s' is not a size (a number, optionally with k, m or g)", name, s);
+	if (v > (UINT64_MAX >> shift))
+		usage_error("%s: '%s' is too large", name, s);
+	return (uint64_t)v << shift;
+}
+
+static unsigned int parse_uint(const char *name, const char *s, unsigned int min, unsigned int max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *s == '-')
+		usage_error("%s: '%s' is not a number", name, s);
+	if (v < min || v > max)
+		usage_error("%s: %lu is out of range (%u to %u)", name, v, min, max);
+	return v;
+}
+
+/* --only: a comma list of measurement names. */
+static unsigned int parse_only(const char *s)
+{
+	char *copy = strdup(s), *rest = copy, *word;
+	unsigned int mask = 0;
+
+	if (!copy)
+		fatal("out of memory");
+	while ((word = strsep(&rest, ","))) {
+		int i;
+
+		for (i = 0; i < NR_MEAS; i++)
+			if (!strcmp(word, meas_names[i]))
+				break;
+		if (i == NR_MEAS)
+			usage_error("--only: '%s' is not one of handoff, cached, pipe, wakeup",
+				    word);
+		mask |= 1U << i;
+	}
+	free(copy);
+	return mask;
+}
+
+/* --modes: a comma list of 0, 1 and 2, or "current" alone. */
+static void parse_modes(const char *s)
+{
+	char *copy = strdup(s), *rest = copy, *word;
+
+	if (!copy)
+		fatal("out of memory");
+	opt.nr_modes = 0;
+	opt.current = false;
+	if (!strcmp(s, "current")) {
+		opt.current = true;
+		free(copy);
+		return;
+	}
+	while ((word = strsep(&rest, ","))) {
+		int v;
+
+		if (!strcmp(word, "current"))
+			usage_error("--modes: 'current' cannot be combined with other modes");
+		if (strlen(word) != 1 || word[0] < '0' || word[0] > '2')
+			usage_error("--modes: '%s' is not a mode (0, 1, 2 or current)", word);
+		v = word[0] - '0';
+		for (unsigned int i = 0; i < opt.nr_modes; i++)
+			if (opt.modes[i] == v)
+				usage_error("--modes: mode %d is listed twice", v);
+		opt.modes[opt.nr_modes++] = v;
+	}
+	free(copy);
+}
+
+static void usage(void)
+{
+	printf("Usage: %s [OPTION]...\n"
+	       "Measure the io_submit() handoff of a cold buffered read, a cached read's\n"
+	       "round trip, a pipe ping-pong and a thread wake-up, side by side.\n\n"
+	       "  -n, --iterations N  timed iterations per measurement and mode (default 1000)\n"
+	       "  -m, --modes LIST    fs.aio-syslet modes, a comma list of 0, 1 and 2 (default\n"
+	       "                      0,1), or 'current': the mode that is set, unchanged\n"
+	       "  -f, --cold FILE     file or block device for the handoff's cold reads\n"
+	       "                      (default: none, and no handoff measurement)\n"
+	       "  -c, --cached FILE   file for the cached reads (default: a temporary 1 MiB\n"
+	       "                      file in $TMPDIR)\n"
+	       "      --stride SIZE   bytes between cold reads (default 1m; k, m, g suffixes)\n"
+	       "      --offset SIZE   offset of the first cold read (default: picked at\n"
+	       "                      random where the reads fit)\n"
+	       "      --rounds N      rounds the modes take turns in (default 10)\n"
+	       "      --only LIST     measure only these: a comma list of handoff, cached,\n"
+	       "                      pipe, wakeup (default: all)\n"
+	       "  -h, --help          this help\n\n"
+	       "Switching modes needs root; the mode is put back at exit.\n"
+	       "Exit status: 0 when every measurement ran, 1 when something failed, 2 on\n"
+	       "usage errors.\n", PROG);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	enum { STRIDE = 256, OFFSET, ROUNDS, ONLY };
+	static const struct option longopts[] = {
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "modes", required_argument, NULL, 'm' },
+		{ "cold", required_argument, NULL, 'f' },
+		{ "cached", required_argument, NULL, 'c' },
+		{ "stride", required_argument, NULL, STRIDE },
+		{ "offset", required_argument, NULL, OFFSET },
+		{ "rounds", required_argument, NULL, ROUNDS },
+		{ "only", required_argument, NULL, ONLY },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "n:m:f:c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			opt.iterations = parse_uint("--iterations", optarg, 1, MAX_ITERATIONS);
+			break;
+		case 'm': parse_modes(optarg); break;
+		case 'f': opt.cold = optarg; break;
+		case 'c': opt.cached = optarg; break;
+		case STRIDE:
+			opt.stride = parse_size("--stride", optarg);
+			if (opt.stride < READ_SIZE || opt.stride % READ_SIZE ||
+			    opt.stride > MAX_STRIDE)
+				usage_error("--stride: %s is not a multiple of 4k between 4k and 1g",
+					    optarg);
+			opt.stride_set = true;
+			break;
+		case OFFSET:
+			opt.offset = parse_size("--offset", optarg);
+			if (opt.offset % READ_SIZE || opt.offset > (1ULL << 62))
+				usage_error("--offset: %s is not a multiple of 4k below 2^62",
+					    optarg);
+			opt.offset_set = true;
+			break;
+		case ROUNDS: opt.rounds = parse_uint("--rounds", optarg, 1, MAX_ROUNDS); break;
+		case ONLY: opt.only = parse_only(optarg); break;
+		case 'h': usage(); exit(0);
+		default:
+			fprintf(stderr, "Try '%s --help'.\n", PROG);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	if (opt.cold && !(opt.only & 1U << HANDOFF))
+		usage_error("--cold is given but --only leaves out handoff");
+	if (opt.cached && !(opt.only & 1U << CACHED))
+		usage_error("--cached is given but --only leaves out cached");
+	if ((opt.offset_set || opt.stride_set) && !opt.cold)
+		usage_error("--offset and --stride place the cold reads: they need --cold FILE");
+	/* A batch has at least one iteration. */
+	if (opt.rounds > opt.iterations)
+		opt.rounds = opt.iterations;
+}
+
+/* ---- fs.aio-syslet ---- */
+
+/* Async-signal-safe: the signal handler puts the original value back with it. */
+static int write_sysctl(const char *value)
+{
+	int fd = open(sysctl_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t len = (ssize_t)strlen(value), w;
+
+	if (fd < 0)
+		return -1;
+	w = write(fd, value, (size_t)len);
+	close(fd);
+	return w == len ? 0 : -1;
+}
+
+/* The sysctl's value, read from @fd (or the path when @fd < 0). */
+static long read_sysctl(int fd)
+{
+	char buf[32], *end;
+	ssize_t len;
+	long v;
+	int own = fd < 0;
+
+	if (own) {
+		fd = open(sysctl_path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fatal("%s: %s", sysctl_path, strerror(errno));
+	}
+	len = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (len < 0)
+		fatal("reading %s: %s", sysctl_path, strerror(errno));
+	if (own)
+		close(fd);
+	buf[len] = 0;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno || end == buf || (*end && strcmp(end, "\n")))
+		fatal("%s: '%.*s' is not a number", sysctl_path, (int)strcspn(buf, "\n"), buf);
+	return v;
+}
+
+static void add_mode(const char *label, int value)
+{
+	struct mode *m = &modes[nr_modes++];
+
+	snprintf(m->label, sizeof(m->label), "%s", label);
+	m->value = value;
+}
+
+/*
+ * Which modes the aio measurements run under: each of --modes when the
+ * sysctl is there and we may write it (with the suite's lock on it, as
+ * aio-syslet-fuzz takes it), else one run, on stock or as it is.
+ */
+static void setup_sysctl(void)
+{
+	const char *env = getenv(SYSCTL_ENV);
+	int fd, wfd;
+	long v;
+
+	if (env && *env)
+		sysctl_path = env;
+	fd = open(sysctl_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		printf("# no %s: one run on this kernel's io_submit\n", sysctl_path);
+		add_mode(opt.current ? "current" : "stock-kernel", -1);
+		return;
+	}
+	if (fd < 0)
+		fatal("%s: %s", sysctl_path, strerror(errno));
+	v = read_sysctl(fd);
+	if (opt.current) {
+		printf("# --modes current: %s is %ld, left as it is\n", sysctl_path, v);
+		add_mode("current", -1);
+		close(fd);
+		return;
+	}
+	snprintf(sysctl_orig, sizeof(sysctl_orig), "%ld\n", v);
+	wfd = open(sysctl_path, O_WRONLY | O_CLOEXEC);
+	if (wfd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+		fatal("%s: %s: root is needed to switch modes (--modes current measures the "
+		      "mode that is set)", sysctl_path, strerror(errno));
+	if (wfd < 0)
+		fatal("%s: %s", sysctl_path, strerror(errno));
+	close(wfd);
+	/*
+	 * The suite's syslet cases hold this lock shared (exclusive when they
+	 * change the knob): none of them runs while the modes take turns.
+	 */
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		fprintf(stderr, "%s: note: waiting for the syslet tests that hold %s\n", PROG,
+			sysctl_path);
+		while (flock(fd, LOCK_EX))
+			if (errno != EINTR)
+				fatal("flock %s: %s", sysctl_path, strerror(errno));
+	}
+	/* From here on, a signal puts the value back; fd stays open: the lock lasts until exit. */
+	can_switch = 1;
+	if (write_sysctl(sysctl_orig))
+		fatal("writing %ld to %s: %s", v, sysctl_path, strerror(errno));
+	printf("# %s is %ld: the modes take turns, and it is put back at exit\n", sysctl_path, v);
+	for (unsigned int i = 0; i < opt.nr_modes; i++) {
+		char label[16];
+
+		snprintf(label, sizeof(label), "%d", opt.modes[i]);
+		add_mode(label, opt.modes[i]);
+	}
+}
+
+static void set_mode(const struct mode *m)
+{
+	char value[16];
+	long now;
+
+	if (m->value < 0)
+		return;
+	snprintf(value, sizeof(value), "%d\n", m->value);
+	if (write_sysctl(value))
+		fatal("writing %d to %s: %s", m->value, sysctl_path, strerror(errno));
+	now = read_sysctl(-1);
+	if (now != m->value)
+		fatal("%s reads %ld after %d was written to it", sysctl_path, now, m->value);
+}
+
+static void restore_sysctl(void)
+{
+	if (can_switch && write_sysctl(sysctl_orig))
+		fprintf(stderr, "%s: could not put back %s = %.*s: %s\n", PROG, sysctl_path,
+			(int)strcspn(sysctl_orig, "\n"), sysctl_orig, strerror(errno));
+}
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+
+	/* Not in the pipe measurement's other process: only this one switched modes. */
+	if (can_switch && getpid() == main_pid)
+		write_sysctl(sysctl_orig);
+	/* SA_RESETHAND: the default action, once the handler returns. */
+	raise(sig);
+	errno = saved;
+}
+
+static void setup_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (unsigned int i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL))
+			fatal("sigaction(%d): %s", sigs[i], strerror(errno));
+	main_pid = getpid();
+	if (atexit(restore_sysctl))
+		fatal("atexit failed");
+}
+
+/* ---- the files ---- */
+
+/* Opens @path read-only; a regular file or a block device, with its size. */
+static int open_file(const char *path, uint64_t *size, bool *regular)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fatal("%s: %s", path, strerror(errno));
+	if (fstat(fd, &st))
+		fatal("%s: %s", path, strerror(errno));
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, size))
+			fatal("%s: BLKGETSIZE64: %s", path, strerror(errno));
+		*regular = false;
+	} else if (S_ISREG(st.st_mode)) {
+		*size = st.st_size;
+		*regular = true;
+	} else {
+		fatal("%s: not a regular file or block device", path);
+	}
+	return fd;
+}
+
+static bool resident(uint64_t off)
+{
+	uint64_t page = off & ~((uint64_t)page_size - 1);
+	unsigned char vec;
+
+	if (mincore(cold.map + (page - cold.map_start), page_size, &vec))
+		fatal("mincore of %s at offset %" PRIu64 ": %s", opt.cold, off, strerror(errno));
+	return vec & 1;
+}
+
+/*
+ * Where the cold reads go: @reads of them, --stride apart, every page
+ * with data on it (a hole is read without I/O), none in the page cache.
+ */
+static void prepare_cold(uint64_t reads)
+{
+	uint64_t span = (reads - 1) * opt.stride + READ_SIZE, drop;
+	int err;
+
+	if (opt.offset_set) {
+		if (opt.offset > cold.size || cold.size - opt.offset < span)
+			usage_error("%s: %" PRIu64 " bytes, too few for %" PRIu64 " cold reads %" PRIu64
+				    " bytes apart from --offset %" PRIu64 " (%" PRIu64 " bytes are "
+				    "needed): give fewer --iterations, a smaller --stride or --offset",
+				    opt.cold, cold.size, reads, opt.stride, opt.offset,
+				    opt.offset + span);
+		cold.base = opt.offset;
+	} else {
+		uint64_t slack, x;
+
+		if (cold.size < span)
+			usage_error("%s: %" PRIu64 " bytes, too few for %" PRIu64 " cold reads %" PRIu64
+				    " bytes apart (%" PRIu64 " bytes are needed): give fewer "
+				    "--iterations or a smaller --stride", opt.cold, cold.size, reads,
+				    opt.stride, span);
+		/* Somewhere else each run: a device's own cache may remember the last one. */
+		slack = (cold.size - span) / READ_SIZE;
+		x = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
+		x ^= x >> 31;
+		x *= 0x9e3779b97f4a7c15ULL;
+		x ^= x >> 29;
+		cold.base = x % (slack + 1) * READ_SIZE;
+	}
+	cold.reads = reads;
+	if (cold.regular) {
+		for (uint64_t i = 0; i < reads; i++) {
+			off_t off = cold.base + i * opt.stride, got;
+
+			got = lseek(cold.fd, off, SEEK_DATA);
+			if (got < 0 && errno != ENXIO)
+				fatal("%s: lseek(SEEK_DATA): %s", opt.cold, strerror(errno));
+			if (got != off)
+				fatal("%s: a hole at offset %" PRIu64 ": reading it does no I/O (write "
+				      "the file in full first)", opt.cold, (uint64_t)off);
+		}
+	}
+	/* Dirty pages cannot be dropped. */
+	if (fsync(cold.fd) && errno != EINVAL)
+		fatal("%s: fsync: %s", opt.cold, strerror(errno));
+	err = posix_fadvise(cold.fd, 0, 0, POSIX_FADV_RANDOM);
+	if (err)
+		fatal("%s: posix_fadvise(RANDOM): %s", opt.cold, strerror(err));
+	/* Rounded out to 2 MiB: a large folio at either end goes only as a whole. */
+	drop = cold.base & ~(DROP_ALIGN - 1);
+	err = posix_fadvise(cold.fd, drop, (cold.base + span - drop + DROP_ALIGN - 1) &
+			    ~(DROP_ALIGN - 1), POSIX_FADV_DONTNEED);
+	if (err)
+		fatal("%s: posix_fadvise(DONTNEED): %s", opt.cold, strerror(err));
+	cold.map_start = cold.base & ~((uint64_t)page_size - 1);
+	cold.map_len = cold.base + span - cold.map_start;
+	cold.map = mmap(NULL, cold.map_len, PROT_READ, MAP_SHARED, cold.fd, cold.map_start);
+	if (cold.map == MAP_FAILED)
+		fatal("%s: mmap of %" PRIu64 " bytes at offset %" PRIu64 " (for mincore): %s",
+		      opt.cold, cold.map_len, cold.map_start, strerror(errno));
+	printf("# handoff: %" PRIu64 " cold 4 KiB reads of %s, %" PRIu64 " bytes apart from offset "
+	       "%" PRIu64 " (one untimed per batch to start it)\n", reads, opt.cold, opt.stride,
+	       cold.base);
+}
+
+/*
+ * Makes sure the page at @off is not in the page cache: the read must
+ * block.  A large folio goes only as a whole, so the window dropped
+ * doubles, aligned, until the page is out (none is, normally: the read of
+ * a file with POSIX_FADV_RANDOM brings in single pages).
+ */
+static void ensure_cold(uint64_t off)
+{
+	for (uint64_t win = page_size; resident(off); win *= 2) {
+		int err;
+
+		if (win > DROP_WINDOW)
+			fatal("%s: the page at offset %" PRIu64 " is still in the page cache after "
+			      "POSIX_FADV_DONTNEED, so its read would not block (a file system that "
+			      "keeps its files in memory, like tmpfs, or a page mapped by another "
+			      "process)", opt.cold, off);
+		err = posix_fadvise(cold.fd, off & ~(win - 1), win, POSIX_FADV_DONTNEED);
+		if (err)
+			fatal("%s: posix_fadvise(DONTNEED): %s", opt.cold, strerror(err));
+	}
+}
+
+/* The cached file, --cached or a temporary one: read once, then checked to be cached. */
+static void prepare_cached(void)
+{
+	uint64_t len;
+	unsigned char *buf, *vec, *map;
+
+	if (opt.cached) {
+		cached.name = opt.cached;
+		if (cached.size < READ_SIZE)
+			fatal("%s: %" PRIu64 " bytes: the cached reads need %d at least", opt.cached,
+			      cached.size, READ_SIZE);
+		len = cached.size < CACHED_SIZE ? cached.size / READ_SIZE * READ_SIZE : CACHED_SIZE;
+		printf("# cached: 4 KiB reads of the first %" PRIu64 " KiB of %s\n", len >> 10,
+		       opt.cached);
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		static char path[PATH_MAX];
+		ssize_t w;
+
+		if (!tmp || !*tmp)
+			tmp = "/tmp";
+		if (snprintf(path, sizeof(path), "%s/%s.XXXXXX", tmp, PROG) >= (int)sizeof(path))
+			fatal("TMPDIR is too long: %s", tmp);
+		cached.fd = mkostemp(path, O_CLOEXEC);
+		if (cached.fd < 0)
+			fatal("creating a temporary file in %s: %s", tmp, strerror(errno));
+		/* Gone at once: nothing is left behind, whatever ends the run. */
+		if (unlink(path))
+			fatal("%s: unlink: %s", path, strerror(errno));
+		len = CACHED_SIZE;
+		buf = alloc_buf(len);
+		memset(buf, 0x5a, len);
+		w = pwrite(cached.fd, buf, len, 0);
+		if (w != (ssize_t)len)
+			fatal("%s: writing %" PRIu64 " bytes: %s", path, len,
+			      w < 0 ? strerror(errno) : "short write");
+		free(buf);
+		cached.name = "the temporary file";
+		printf("# cached: 4 KiB reads of a %" PRIu64 " KiB temporary file in %s (deleted)\n",
+		       len >> 10, tmp);
+	}
+	cached.pages = len / READ_SIZE;
+	buf = alloc_buf(len);
+	for (uint64_t off = 0; off < len;) {
+		ssize_t r = pread(cached.fd, buf + off, len - off, off);
+
+		if (r <= 0)
+			fatal("%s: reading it once to cache it: %s", cached.name,
+			      r < 0 ? strerror(errno) : "end of file");
+		off += r;
+	}
+	free(buf);
+	map = mmap(NULL, len, PROT_READ, MAP_SHARED, cached.fd, 0);
+	if (map == MAP_FAILED)
+		fatal("%s: mmap (for mincore): %s", cached.name, strerror(errno));
+	vec = xcalloc((len + page_size - 1) / page_size, 1);
+	if (mincore(map, len, vec))
+		fatal("%s: mincore: %s", cached.name, strerror(errno));
+	for (uint64_t i = 0; i < (len + page_size - 1) / page_size; i++)
+		if (!(vec[i] & 1))
+			fatal("%s: the page at offset %" PRIu64 " is not in the page cache after "
+			      "it was read: the cached measurement needs a file that stays cached",
+			      cached.name, i * page_size);
+	free(vec);
+	munmap(map, len);
+}
+
+/* ---- the aio measurements ---- */
+
+/* Reaps @cb's event and checks it: a full read. */
+static void reap(io_context_t ctx, struct iocb *cb, const char *what, uint64_t off)
+{
+	struct io_event ev;
+	int got;
+
+	do
+		got = io_getevents(ctx, 1, 1, &ev, NULL);
+	while (got == -EINTR);
+	if (got < 0)
+		fatal("io_getevents for the read of %s at offset %" PRIu64 ": %s", what, off,
+		      strerror(-got));
+	if (got != 1 || ev.obj != cb)
+		fatal("io_getevents for the read of %s at offset %" PRIu64 ": %d events, not "
+		      "this read's", what, off, got);
+	if ((long)ev.res < 0)
+		fatal("the read of %s at offset %" PRIu64 ": %s", what, off,
+		      strerror(-(long)ev.res));
+	if (ev.res != READ_SIZE || ev.res2)
+		fatal("the read of %s at offset %" PRIu64 ": %ld bytes (res2 %ld), not %d", what,
+		      off, (long)ev.res, (long)ev.res2, READ_SIZE);
+}
+
+static void submit(io_context_t ctx, struct iocb *cb, const char *what, uint64_t off,
+		   long long *ns)
+{
+	struct iocb *cbs[1] = { cb };
+	long long t0 = now_ns();
+	int ret = io_submit(ctx, 1, cbs);
+
+	*ns = now_ns() - t0;
+	if (ret < 0)
+		fatal("io_submit of a read of %s at offset %" PRIu64 ": %s", what, off,
+		      strerror(-ret));
+	if (ret != 1)
+		fatal("io_submit of a read of %s at offset %" PRIu64 ": returned %d, not 1", what,
+		      off, ret);
+}
+
+static void record(struct series *s, long long ns)
+{
+	s->ns[s->n++] = ns;
+}
+
+/* One untimed cold read to start, then @n timed ones: io_submit() only. */
+static void handoff_batch(io_context_t ctx, void *buf, unsigned int n, struct series *s)
+{
+	for (unsigned int i = 0; i <= n; i++) {
+		uint64_t off = cold.base + cold.next * opt.stride;
+		struct iocb cb;
+		long long ns;
+
+		if (cold.next++ >= cold.reads)
+			fatal("internal error: more cold reads than were planned");
+		ensure_cold(off);
+		io_prep_pread(&cb, cold.fd, buf, READ_SIZE, off);
+		submit(ctx, &cb, opt.cold, off, &ns);
+		reap(ctx, &cb, opt.cold, off);
+		if (i)
+			record(s, ns);
+	}
+}
+
+/* One untimed round trip to start, then @n timed ones: io_submit() + io_getevents(). */
+static void cached_batch(io_context_t ctx, void *buf, unsigned int n, struct series *s)
+{
+	for (unsigned int i = 0; i <= n; i++) {
+		uint64_t off = cached.next++ % cached.pages * READ_SIZE;
+		struct iocb cb;
+		long long t0, ns;
+
+		io_prep_pread(&cb, cached.fd, buf, READ_SIZE, off);
+		t0 = now_ns();
+		submit(ctx, &cb, cached.name, off, &ns);
+		reap(ctx, &cb, cached.name, off);
+		ns = now_ns() - t0;
+		if (i)
+			record(s, ns);
+	}
+}
+
+/* ---- pipe and wakeup ---- */
+
+static void run_pipe(struct series *s)
+{
+	int ping[2], pong[2], status;
+	char c = 'p';
+	pid_t pid, w;
+
+	if (pipe2(ping, O_CLOEXEC) || pipe2(pong, O_CLOEXEC))
+		fatal("pipe: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (!pid) {
+		/* The other end: echo each byte until end of file; never exit() (atexit). */
+		close(ping[1]);
+		close(pong[0]);
+		for (;;) {
+			ssize_t r = read(ping[0], &c, 1);
+
+			if (!r)
+				_exit(0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 || write(pong[1], &c, 1) != 1) {
+				fprintf(stderr, "%s: pipe: the other process: %s: %s\n", PROG,
+					r < 0 ? "read" : "write", strerror(errno));
+				_exit(1);
+			}
+		}
+	}
+	close(ping[0]);
+	close(pong[1]);
+	for (unsigned int i = 0; i <= opt.iterations; i++) {
+		long long t0 = now_ns();
+		ssize_t r;
+
+		if (write(ping[1], &c, 1) != 1)
+			fatal("pipe: write: %s", strerror(errno));
+		do
+			r = read(pong[0], &c, 1);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			fatal("pipe: read: %s", strerror(errno));
+		if (!r)
+			fatal("pipe: the other process closed its end");
+		if (i)
+			record(s, now_ns() - t0);
+	}
+	close(ping[1]);
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		fatal("pipe: waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fatal("pipe: the other process failed (wait status %#x)", status);
+	close(pong[0]);
+}
+
+/* Whose turn it is: 0 the measuring thread's, 1 the other thread's, 2 the end. */
+static atomic_int turn;
+
+static void futex_wait(int val)
+{
+	if (syscall(SYS_futex, &turn, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0) &&
+	    errno != EAGAIN && errno != EINTR)
+		fatal("futex(FUTEX_WAIT_PRIVATE): %s", strerror(errno));
+}
+
+static void futex_wake(void)
+{
+	if (syscall(SYS_futex, &turn, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0) < 0)
+		fatal("futex(FUTEX_WAKE_PRIVATE): %s", strerror(errno));
+}
+
+static void *wakeup_main(void *arg)
+{
+	int v;
+
+	(void)arg;
+	for (;;) {
+		while ((v = atomic_load(&turn)) == 0)
+			futex_wait(0);
+		if (v == 2)
+			return NULL;
+		atomic_store(&turn, 0);
+		futex_wake();
+	}
+}
+
+static void run_wakeup(struct series *s)
+{
+	pthread_t thread;
+	int err;
+
+	atomic_store(&turn, 0);
+	err = pthread_create(&thread, NULL, wakeup_main, NULL);
+	if (err)
+		fatal("pthread_create: %s", strerror(err));
+	for (unsigned int i = 0; i <= opt.iterations; i++) {
+		long long t0 = now_ns();
+
+		atomic_store(&turn, 1);
+		futex_wake();
+		while (atomic_load(&turn) == 1)
+			futex_wait(1);
+		if (i)
+			record(s, now_ns() - t0);
+	}
+	atomic_store(&turn, 2);
+	futex_wake();
+	err = pthread_join(thread, NULL);
+	if (err)
+		fatal("pthread_join: %s", strerror(err));
+}
+
+/* ---- results ---- */
+
+struct summary {
+	double median, mean, p99, min;	/* microseconds */
+};
+
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static struct summary summarize(struct series *s)
+{
+	struct summary r;
+	double sum = 0;
+	unsigned int n = s->n, p99;
+
+	qsort(s->ns, n, sizeof(*s->ns), cmp_ll);
+	for (unsigned int i = 0; i < n; i++)
+		sum += s->ns[i];
+	r.median = (n % 2 ? s->ns[n / 2] : (s->ns[n / 2 - 1] + s->ns[n / 2]) / 2.0) / 1e3;
+	r.mean = sum / n / 1e3;
+	p99 = (unsigned int)(((uint64_t)n * 99 + 99) / 100);	/* nearest rank */
+	r.p99 = s->ns[p99 - 1] / 1e3;
+	r.min = s->ns[0] / 1e3;
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	struct summary sum[NR_MEAS][MAX_MODES];
+	bool run[NR_MEAS], ran[NR_MEAS][MAX_MODES] = { { false } };
+	static const char *const what[NR_MEAS] = {
+		"io_submit() of a cold 4 KiB buffered read, from entry to return",
+		"io_submit() + io_getevents() of a cached 4 KiB buffered read",
+		"1-byte ping-pong between two processes over two pipes",
+		"futex wait/wake ping-pong between two threads",
+	};
+	int m0 = -1, m1 = -1;
+
+	parse_args(argc, argv);
+	page_size = sysconf(_SC_PAGESIZE);
+	if (page_size <= 0)
+		fatal("sysconf(_SC_PAGESIZE): %s", strerror(errno));
+	for (int i = 0; i < NR_MEAS; i++)
+		run[i] = opt.only & 1U << i;
+	setup_signals();
+	printf("%s: %u iterations per measurement and mode, in %u rounds\n", PROG,
+	       opt.iterations, opt.rounds);
+	if (run[HANDOFF] && !opt.cold) {
+		printf("# handoff: skipped: no -f/--cold FILE given\n");
+		run[HANDOFF] = false;
+	}
+	for (int i = 0; i < NR_MEAS; i++)
+		if (run[i])
+			printf("# %s: %s\n", meas_names[i], what[i]);
+	if (!run[HANDOFF] && !run[CACHED] && !run[PIPE] && !run[WAKEUP]) {
+		printf("# nothing left to measure\n");
+		return 0;
+	}
+	/* Every path first, so that a wrong one fails before anything else. */
+	if (run[HANDOFF])
+		cold.fd = open_file(opt.cold, &cold.size, &cold.regular);
+	if (run[CACHED] && opt.cached) {
+		bool regular;
+
+		cached.fd = open_file(opt.cached, &cached.size, &regular);
+	}
+	if (run[HANDOFF] || run[CACHED]) {
+		io_context_t ctx = 0;
+		void *buf = alloc_buf(READ_SIZE);
+		int err;
+
+		setup_sysctl();
+		if (run[HANDOFF])
+			prepare_cold((uint64_t)nr_modes * (opt.iterations + opt.rounds));
+		if (run[CACHED])
+			prepare_cached();
+		for (unsigned int m = 0; m < nr_modes; m++) {
+			if (run[HANDOFF])
+				results[HANDOFF][m].ns = xcalloc(opt.iterations, sizeof(long long));
+			if (run[CACHED])
+				results[CACHED][m].ns = xcalloc(opt.iterations, sizeof(long long));
+		}
+		err = io_queue_init(4, &ctx);
+		if (err)
+			fatal("io_queue_init: %s", strerror(-err));
+		fflush(stdout);
+		for (unsigned int r = 0; r < opt.rounds; r++) {
+			unsigned int n = opt.iterations / opt.rounds;
+
+			n += r < opt.iterations % opt.rounds;
+			for (unsigned int k = 0; k < nr_modes; k++) {
+				unsigned int m = r % 2 ? nr_modes - 1 - k : k;
+
+				set_mode(&modes[m]);
+				if (run[CACHED])
+					cached_batch(ctx, buf, n, &results[CACHED][m]);
+				if (run[HANDOFF])
+					handoff_batch(ctx, buf, n, &results[HANDOFF][m]);
+			}
+		}
+		restore_sysctl();
+		err = io_queue_release(ctx);
+		if (err)
+			fatal("io_queue_release: %s", strerror(-err));
+		free(buf);
+		for (unsigned int m = 0; m < nr_modes; m++) {
+			ran[HANDOFF][m] = run[HANDOFF];
+			ran[CACHED][m] = run[CACHED];
+			if (modes[m].value == 0)
+				m0 = m;
+			if (modes[m].value == 1)
+				m1 = m;
+		}
+	}
+	if (run[PIPE]) {
+		results[PIPE][0].ns = xcalloc(opt.iterations, sizeof(long long));
+		run_pipe(&results[PIPE][0]);
+		ran[PIPE][0] = true;
+	}
+	if (run[WAKEUP]) {
+		results[WAKEUP][0].ns = xcalloc(opt.iterations, sizeof(long long));
+		run_wakeup(&results[WAKEUP][0]);
+		ran[WAKEUP][0] = true;
+	}
+
+	printf("\n%-12s %-13s %8s %11s %11s %11s %11s\n", "measurement", "mode", "n", "median us",
+	       "mean us", "p99 us", "min us");
+	for (int i = 0; i < NR_MEAS; i++) {
+		for (unsigned int m = 0; m < MAX_MODES; m++) {
+			if (!ran[i][m])
+				continue;
+			sum[i][m] = summarize(&results[i][m]);
+			printf("%-12s %-13s %8u %11.2f %11.2f %11.2f %11.2f\n", meas_names[i],
+			       i == PIPE || i == WAKEUP ? "-" : modes[m].label, results[i][m].n,
+			       sum[i][m].median, sum[i][m].mean, sum[i][m].p99, sum[i][m].min);
+		}
+	}
+	printf("\n");
+	for (int i = 0; i < NR_MEAS; i++)
+		for (unsigned int m = 0; m < MAX_MODES; m++)
+			if (ran[i][m])
+				printf("microbench %s mode=%s n=%u median_us=%.2f mean_us=%.2f "
+				       "p99_us=%.2f min_us=%.2f\n", meas_names[i],
+				       i == PIPE || i == WAKEUP ? "-" : modes[m].label,
+				       results[i][m].n, sum[i][m].median, sum[i][m].mean,
+				       sum[i][m].p99, sum[i][m].min);
+	if (m0 >= 0 && m1 >= 0) {
+		static const enum meas order[] = { CACHED, HANDOFF };
+
+		for (unsigned int j = 0; j < 2; j++) {
+			enum meas i = order[j];
+
+			/* Never a division by 0, even with a clock coarser than the operations. */
+			if (ran[i][m0])
+				printf("microbench ratio %s mode1/mode0=%.3f\n", meas_names[i],
+				       sum[i][m1].median / (sum[i][m0].median ?: 0.001));
+		}
+	}
+	if (fflush(stdout) || ferror(stdout))
+		fatal("writing the results: %s", strerror(errno));
+	return 0;
+}
