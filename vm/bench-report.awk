@@ -1,6 +1,6 @@
 # vm/bench-report.awk: the tables, the ratios and the targets of make
 # vm-bench, from the guest's lines (vm/guest/bench.sh): "bench-setup",
-# "result", "client", "microbench" and the quoted "fio", "lock_stat:" and
+# "result", "handoff-site", "client", "microbench" and the quoted "fio", "lock_stat:" and
 # "irqsoff" lines.  Writes the text report to stdout, and the JSON and
 # the plot's data to the files named by -v json=FILE -v plot=PREFIX
 # (PREFIX-cold-dev.dat and PREFIX-cold-cpu.dat: IOPS against QD, one
@@ -76,6 +76,13 @@ $1 == "microbench" {
 	for (k in a) mj[nmj] = mj[nmj] ", " jstr(k) ": " jval(a[k])
 	next
 }
+$1 == "handoff-site" {
+	kv($0, a)
+	k = a["cell"] SUBSEP a["qd"] SUBSEP a["engine"]
+	sep = (k in S) ? ", " : ""
+	S[k] = S[k] sep a["count"] " " a["site"]
+	next
+}
 $1 == "microbench-note:" || $1 == "lock_stat:" || $1 == "irqsoff" { extra[++nx] = $0; next }
 $1 == "fio" { fioline[++nf] = $0; next }
 
@@ -123,6 +130,9 @@ END {
 					R[c, q, e, "lat_mean_us"], R[c, q, e, "p99_us"], 100 * busy, cpu,
 					R[c, q, e, "tasks"], h, R[c, q, e, "handoffs"], km
 			}
+			for (k = 1; k <= neng; k++)
+				if ((c, q, engines[k]) in S)
+					printf "%4s %s blocked in: %s\n", q, engines[k], S[c, q, engines[k]]
 			s = iops(c, q, "syslet")
 			if (s > 0)
 				printf "%4s ratios: syslet/stock %s, syslet/io_uring %s, syslet/psync %s, syslet/posixaio %s, syslet/syslet-2 %s\n",

@@ -47,7 +47,8 @@ mk_nullb() {
 mk_nullb nullbfast $((FAST_LAT_US * 1000)) 2048
 mk_nullb nullbfs $((LAT_MS * 1000000)) 3072
 mkdir -p /mnt/bench
-mke2fs -q -t ext4 -E lazy_itable_init=0,lazy_journal_init=0,nodiscard /dev/nullbfs ||
+# By its path: busybox's own mke2fs applet (no ext4) runs before PATH.
+/sbin/mke2fs -q -t ext4 -E lazy_itable_init=0,lazy_journal_init=0,nodiscard /dev/nullbfs ||
 	fail "mke2fs on /dev/nullbfs failed"
 mount -t ext4 /dev/nullbfs /mnt/bench || fail "cannot mount ext4 on /dev/nullbfs"
 
@@ -58,7 +59,8 @@ if mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null || [ -e /sys/fs/cgroup/cgrou
 	mkdir -p /sys/fs/cgroup/bench && echo 128M > /sys/fs/cgroup/bench/memory.max 2>/dev/null &&
 		cg=/sys/fs/cgroup/bench
 fi
-echo "bench-setup client-memory-cap=${cg:+128M}${cg:-none (no cgroup2 memory controller)}"
+if [ -n "$cg" ]; then cap=128M; else cap=none; fi  # none: no cgroup2 memory controller
+echo "bench-setup client-memory-cap=$cap"
 
 # The syslet events counted per job (helpers created, handoffs).
 events=''
@@ -82,6 +84,16 @@ ev_stop() {
 	lost=$(cat $tr/per_cpu/cpu*/stats 2>/dev/null | awk '/^overrun:/ { n += $2 } END { print n + 0 }')
 	m=''; [ "$lost" = 0 ] || m=+
 	echo "helpers=$(grep -c ' syslet_create:' $tr/trace)$m handoffs=$(grep -c ' syslet_handoff:' $tr/trace)$m"
+}
+
+# handoff_sites CELL QD ENGINE: where the job's handoffs blocked (the
+# syslet_handoff event's site), the three commonest, for the report.
+handoff_sites() {
+	[ -n "$events" ] || return 0
+	grep ' syslet_handoff:' $tr/trace | sed -n 's/.* site=\([^ ]*\).*/\1/p' | sort | uniq -c | sort -rn | head -n 3 |
+		while read -r count site; do
+			echo "handoff-site cell=$1 qd=$2 engine=$3 count=$count site=$site"
+		done
 }
 
 kmem() { awk '/^(KernelStack|SUnreclaim):/ { s += $2 } END { print s }' /proc/meminfo; }
@@ -145,6 +157,7 @@ job() {
 	c1=$(head -n 1 /proc/stat)
 	sampler_stop
 	ev=$(ev_stop)
+	handoff_sites "$cell" "$qd" "$engine"
 	terse=$(grep '^3;' /tmp/fio.out | tail -n 1)
 	if [ $fst != 0 ] || [ -z "$terse" ]; then
 		sed 's/^/fio-output: /' /tmp/fio.out
