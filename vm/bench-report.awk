@@ -89,7 +89,7 @@ $1 == "fio" { fioline[++nf] = $0; next }
 END {
 	title["cold-dev"] = sprintf("cold buffered 4k random reads of nullb0, device bound (L = %s ms: the limit is QD / L)", lat)
 	title["cold-cpu"] = sprintf("cold buffered 4k random reads of nullbfast, CPU bound (L = %s us)", fast)
-	title["cached"] = "cached 4k random reads (64 MiB of nullbfast, read beforehand): the no-block fast path"
+	title["cached"] = "cached 4k random reads of a 64 MiB ext4 file read beforehand: the no-block fast path"
 	title["direct"] = sprintf("O_DIRECT 4k random reads of nullbfast (L = %s us)", fast)
 	title["write-fsync"] = sprintf("buffered 4k random writes, fdatasync every 32, ext4 on nullbfs (L = %s ms)", lat)
 	title["mixed"] = sprintf("buffered 70/30 random read/write, ext4 on nullbfs (L = %s ms)", lat)
