@@ -43,6 +43,10 @@ function target(name, value, op, goal, shown,   ok, mark) {
 		jstr(name), jstr(op), goal, value, ok ? "true" : "false")
 	missed += !ok
 }
+# rtarget NAME X Y OP GOAL: a target on the ratio X/Y.
+function rtarget(name, x, y, op, goal) {
+	target(name, (x > 0 && y > 0) ? sprintf("%.3f", x / y) : "", op, goal, ratio(x, y))
+}
 function iops(c, q, e) { return ((c, q, e) in R) ? R[c, q, e, "iops"] + 0 : 0 }
 
 $1 == "bench-setup" { kv($0, a); for (k in a) setup[k] = a[k]; next }
@@ -167,24 +171,24 @@ END {
 
 	printf "\ntargets (doc/design.md, section 5)\n"
 	s = iops("cold-dev", 32, "syslet")
-	target("cold-dev QD 32: syslet/io_uring", iops("cold-dev", 32, "io_uring") > 0 && s > 0 ? sprintf("%.3f", s / iops("cold-dev", 32, "io_uring")) : "", ">=", "1.00", ratio(s, iops("cold-dev", 32, "io_uring")))
+	rtarget("cold-dev QD 32: syslet/io_uring", s, iops("cold-dev", 32, "io_uring"), ">=", "1.00")
 	target("cold-dev QD 32: syslet, % of the device limit", s > 0 ? sprintf("%.1f", 100 * s / (32000 / lat)) : "", ">=", "90", s > 0 ? sprintf("%.1f%%", 100 * s / (32000 / lat)) : "")
 	s = iops("cold-dev", 128, "syslet")
-	target("cold-dev QD 128: syslet/io_uring", iops("cold-dev", 128, "io_uring") > 0 && s > 0 ? sprintf("%.3f", s / iops("cold-dev", 128, "io_uring")) : "", ">=", "0.95", ratio(s, iops("cold-dev", 128, "io_uring")))
+	rtarget("cold-dev QD 128: syslet/io_uring", s, iops("cold-dev", 128, "io_uring"), ">=", "0.95")
 	h = ("cold-dev", 128, "syslet") in R ? num(R["cold-dev", 128, "syslet", "helpers"]) : -1
 	target("cold-dev QD 128: syslet helpers created", h >= 0 ? h : "", "<=", "132", h)
 	s = iops("cached", 32, "syslet")
-	target("cached QD 32: syslet/stock", iops("cached", 32, "stock") > 0 && s > 0 ? sprintf("%.3f", s / iops("cached", 32, "stock")) : "", ">=", "0.98", ratio(s, iops("cached", 32, "stock")))
+	rtarget("cached QD 32: syslet/stock", s, iops("cached", 32, "stock"), ">=", "0.98")
 	s = iops("direct", 32, "syslet")
-	target("direct QD 32: syslet/stock", iops("direct", 32, "stock") > 0 && s > 0 ? sprintf("%.3f", s / iops("direct", 32, "stock")) : "", ">=", "0.97", ratio(s, iops("direct", 32, "stock")))
+	rtarget("direct QD 32: syslet/stock", s, iops("direct", 32, "stock"), ">=", "0.97")
 	h = ("direct", 32, "syslet") in R ? num(R["direct", 32, "syslet", "helpers"]) : -1
 	target("direct QD 32: syslet helpers created", h >= 0 ? h : "", "==", "0", h)
 	s = iops("write-fsync", 32, "syslet")
-	target("write-fsync QD 32: syslet/stock", iops("write-fsync", 32, "stock") > 0 && s > 0 ? sprintf("%.3f", s / iops("write-fsync", 32, "stock")) : "", ">=", "5", ratio(s, iops("write-fsync", 32, "stock")))
+	rtarget("write-fsync QD 32: syslet/stock", s, iops("write-fsync", 32, "stock"), ">=", "5")
 	s = C["sysbench-rndrd", "syslet"]
-	target("sysbench fileio async rndrd: syslet/stock", s > 0 && C["sysbench-rndrd", "stock"] > 0 ? sprintf("%.3f", s / C["sysbench-rndrd", "stock"]) : "", ">=", "10", ratio(s, C["sysbench-rndrd", "stock"]))
+	rtarget("sysbench fileio async rndrd: syslet/stock", s, C["sysbench-rndrd", "stock"], ">=", "10")
 	s = C["stress-ng-aiol", "syslet"]
-	target("stress-ng --aiol bogo-ops: syslet/stock", C["stress-ng-aiol", "stock"] > 0 && s != "" ? sprintf("%.3f", s / C["stress-ng-aiol", "stock"]) : "", ">=", "1.0", ratio(s, C["stress-ng-aiol", "stock"]))
+	rtarget("stress-ng --aiol bogo-ops: syslet/stock", s, C["stress-ng-aiol", "stock"], ">=", "1.0")
 	printf "%d of %d targets missed%s\n", missed, nt, missed ? " (MISSED above)" : ""
 
 	if (nx) { printf "\n"; for (i = 1; i <= nx; i++) print extra[i] }

@@ -58,8 +58,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 #define PROG		"aio-syslet-microbench"
-#define EXIT_USAGE	2
 #define SYSLET_SYSCTL	"/proc/sys/fs/aio-syslet"
 /* For the tool's own tests: a file that stands in for SYSLET_SYSCTL. */
 #define SYSCTL_ENV	"AIO_SYSLET_MICROBENCH_SYSCTL"
@@ -71,6 +72,8 @@
 #define MAX_MODES	3
 #define DROP_ALIGN	(2ULL << 20)	/* the cold range is dropped in these */
 #define DROP_WINDOW	(1ULL << 30)	/* most dropped around a page that stays cached */
+
+const char tool_name[] = PROG;
 
 enum meas { HANDOFF, CACHED, PIPE, WAKEUP, NR_MEAS };
 static const char *const meas_names[NR_MEAS] = { "handoff", "cached", "pipe", "wakeup" };
@@ -138,37 +141,6 @@ static struct {
 
 static long page_size;
 
-/* "aio-syslet-microbench: MESSAGE", then exit with @status (the usage hint for EXIT_USAGE). */
-static void vdie(int status, const char *fmt, va_list ap) __attribute__((noreturn, format(printf, 2, 0)));
-static void vdie(int status, const char *fmt, va_list ap)
-{
-	fflush(stdout);
-	fprintf(stderr, "%s: ", PROG);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	if (status == EXIT_USAGE)
-		fprintf(stderr, "Try '%s --help'.\n", PROG);
-	exit(status);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vdie(EXIT_USAGE, fmt, ap);
-}
-
-static void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vdie(1, fmt, ap);
-}
-
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -194,43 +166,6 @@ static void *alloc_buf(size_t len)
 		fatal("out of memory for %zu bytes of buffer", len);
 	memset(p, 0, len);
 	return p;
-}
-
-/* A size with an optional k/m/g suffix (powers of 1024). */
-static uint64_t parse_size(const char *name, const char *s)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		usage_error("%s: '%s' is not a size (a number, optionally with k, m or g)", name, s);
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	}
-	if (*end)
-		usage_error("%s: '%s' is not a size (a number, optionally with k, m or g)", name, s);
-	if (v > (UINT64_MAX >> shift))
-		usage_error("%s: '%s' is too large", name, s);
-	return (uint64_t)v << shift;
-}
-
-static unsigned int parse_uint(const char *name, const char *s, unsigned int min, unsigned int max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-')
-		usage_error("%s: '%s' is not a number", name, s);
-	if (v < min || v > max)
-		usage_error("%s: %lu is out of range (%u to %u)", name, v, min, max);
-	return v;
 }
 
 /* --only: a comma list of measurement names. */

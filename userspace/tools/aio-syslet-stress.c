@@ -30,12 +30,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
+
 #define PROG		"aio-syslet-stress"
 #define MAGIC		0x6169737479736c74ULL	/* "aistyslt" */
-#define EXIT_USAGE	2
 /* Latency histogram: 32 sub-buckets per power of two of nanoseconds (~3%). */
 #define SUB_BITS	5
 #define NR_BUCKETS	(64 << SUB_BITS)
+
+const char tool_name[] = PROG;
 
 struct block_header {
 	uint64_t magic;
@@ -104,36 +107,6 @@ struct worker {
 	char first_error[256];
 };
 
-/* "aio-syslet-stress: MESSAGE", then exit with @status (the usage hint for EXIT_USAGE). */
-static void vdie(int status, const char *fmt, va_list ap) __attribute__((noreturn, format(printf, 2, 0)));
-static void vdie(int status, const char *fmt, va_list ap)
-{
-	fprintf(stderr, "%s: ", PROG);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	if (status == EXIT_USAGE)
-		fprintf(stderr, "Try '%s --help'.\n", PROG);
-	exit(status);
-}
-
-static void usage_error(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vdie(EXIT_USAGE, fmt, ap);
-}
-
-static void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vdie(1, fmt, ap);
-}
-
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -150,43 +123,6 @@ static uint64_t xorshift(uint64_t *s)
 	x ^= x >> 7;
 	x ^= x << 17;
 	return *s = x;
-}
-
-/* A size with an optional k/m/g suffix (powers of 1024). */
-static uint64_t parse_size(const char *name, const char *s)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		usage_error("%s: '%s' is not a size (a number, optionally with k, m or g)", name, s);
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	}
-	if (*end)
-		usage_error("%s: '%s' is not a size (a number, optionally with k, m or g)", name, s);
-	if (v > (UINT64_MAX >> shift))
-		usage_error("%s: '%s' is too large", name, s);
-	return (uint64_t)v << shift;
-}
-
-static unsigned int parse_uint(const char *name, const char *s, unsigned int min, unsigned int max)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-')
-		usage_error("%s: '%s' is not a number", name, s);
-	if (v < min || v > max)
-		usage_error("%s: %lu is out of range (%u to %u)", name, v, min, max);
-	return v;
 }
 
 static void usage(void)
