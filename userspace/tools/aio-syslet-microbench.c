@@ -58,7 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "tool.h"
 
 #define PROG		"aio-syslet-microbench"
 #define SYSLET_SYSCTL	"/proc/sys/fs/aio-syslet"
@@ -141,30 +141,12 @@ static struct {
 
 static long page_size;
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n, size);
 
 	if (!p)
 		fatal("out of memory for %zu x %zu bytes", n, size);
-	return p;
-}
-
-static void *alloc_buf(size_t len)
-{
-	void *p;
-
-	if (posix_memalign(&p, 4096, len))
-		fatal("out of memory for %zu bytes of buffer", len);
-	memset(p, 0, len);
 	return p;
 }
 

@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "tool.h"
 
 #define PROG		"aio-syslet-stress"
 #define MAGIC		0x6169737479736c74ULL	/* "aistyslt" */
@@ -106,14 +106,6 @@ struct worker {
 	uint64_t hist[NR_BUCKETS];
 	char first_error[256];
 };
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -277,16 +269,6 @@ static bool check_block(const void *buf, uint64_t block, uint64_t gen, char *why
 		}
 	}
 	return true;
-}
-
-static void *alloc_buf(size_t len)
-{
-	void *p;
-	int err = posix_memalign(&p, 4096, len);
-
-	if (err)
-		fatal("out of memory for %zu bytes of buffers", len);
-	return p;
 }
 
 static void open_files(void)

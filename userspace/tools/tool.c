@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The shared messages and option parsing of the tools (cli.h). */
+/* What the tools share (tool.h). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-#include "cli.h"
+#include "tool.h"
 
 /* "PROG: MESSAGE", then exit with @status (the usage hint for EXIT_USAGE). */
 static void vdie(int status, const char *fmt, va_list ap) __attribute__((noreturn, format(printf, 2, 0)));
@@ -71,4 +73,22 @@ unsigned int parse_uint(const char *name, const char *s, unsigned int min, unsig
 	if (v < min || v > max)
 		usage_error("%s: %lu is out of range (%u to %u)", name, v, min, max);
 	return v;
+}
+
+long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void *alloc_buf(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, 4096, len))
+		fatal("out of memory for %zu bytes of buffers", len);
+	memset(p, 0, len);
+	return p;
 }
