@@ -1,6 +1,6 @@
 # vm/bench-report.awk: the tables, the ratios and the targets of make
 # vm-bench, from the guest's lines (vm/guest/bench.sh): "bench-setup",
-# "result", "handoff-site", "client", "microbench" and the quoted "fio", "lock_stat:" and
+# "result", "handoff-site", "client", "microbench", "profile" and the quoted "fio", "lock_stat:" and
 # "irqsoff" lines.  Writes the text report to stdout, and the JSON and
 # the plot's data to the files named by -v json=FILE -v plot=PREFIX
 # (PREFIX-cold-dev.dat and PREFIX-cold-cpu.dat: IOPS against QD, one
@@ -87,6 +87,15 @@ $1 == "handoff-site" {
 	S[k] = S[k] sep a["count"] " " a["site"]
 	next
 }
+$1 == "profile" {
+	prof[++np] = substr($0, 9)
+	if ($2 ~ /^segment=/) {
+		kv($0, a)
+		npj++; pj[npj] = ""
+		for (k in a) pj[npj] = pj[npj] (pj[npj] == "" ? "" : ", ") jstr(k) ": " jval(a[k])
+	}
+	next
+}
 $1 == "microbench-note:" || $1 == "lock_stat:" || $1 == "irqsoff" { extra[++nx] = $0; next }
 $1 == "fio" { fioline[++nf] = $0; next }
 
@@ -103,6 +112,9 @@ END {
 		printf "MUTANT: this kernel is the series plus %s (patches/bench-mutants/)\n", mutant
 	printf "engines: syslet = libaio on fs.aio-syslet=1, syslet-2 = =2 (short counts), stock = =0, io_uring,\n"
 	printf "posixaio = glibc POSIX AIO, psync = QD psync threads; latencies in us (fio: mean total, p99 completion)\n"
+	if ("slab-task_struct" in setup)
+		printf "a thread's slab objects: task_struct %s bytes, pid %s bytes, besides its kernel stack\n",
+			setup["slab-task_struct"], ("slab-pid" in setup) ? setup["slab-pid"] : "-"
 	for (i = 1; i <= ncell; i++) {
 		c = cells[i]
 		printf "\n%s: %s\n", c, (c in title) ? title[c] : c
@@ -169,6 +181,12 @@ END {
 			printf "  %s\n", substr(micro[i], 12)
 	}
 
+	if (np) {
+		printf "\nwhere a handoff's time goes (cold-dev QD 32, syslet; ftrace, vm/guest/handoff-profile.sh)\n"
+		for (i = 1; i <= np; i++)
+			printf "  %s\n", prof[i]
+	}
+
 	printf "\ntargets (doc/design.md, section 5)\n"
 	s = iops("cold-dev", 32, "syslet")
 	rtarget("cold-dev QD 32: syslet/io_uring", s, iops("cold-dev", 32, "io_uring"), ">=", "1.00")
@@ -206,6 +224,8 @@ END {
 		for (i = 1; i <= nc; i++) printf "    {%s}%s\n", cj[i], (i < nc ? "," : "") > json
 		printf "  ],\n  \"microbench\": [\n" > json
 		for (i = 1; i <= nmj; i++) printf "    {%s}%s\n", mj[i], (i < nmj ? "," : "") > json
+		printf "  ],\n  \"handoff_profile\": [\n" > json
+		for (i = 1; i <= npj; i++) printf "    {%s}%s\n", pj[i], (i < npj ? "," : "") > json
 		printf "  ],\n  \"targets\": [\n" > json
 		for (i = 1; i <= nt; i++) printf "    %s%s\n", tj[i], (i < nt ? "," : "") > json
 		printf "  ],\n  \"targets_missed\": %d\n}\n", missed > json

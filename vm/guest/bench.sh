@@ -17,8 +17,8 @@
 # them, the syslet_create and syslet_handoff trace events counted.
 # Then the real clients (sysbench fileio, stress-ng --aiol and --aio:
 # "client ..." lines) and aio-syslet-microbench ("microbench ..." lines).
-# Reads BENCH (quick or full), RUNTIME, LAT_MS, FAST_LAT_US, HWQD, PROCS
-# and IDLE (vm/bench).  Exits 1 when a device, a filesystem or a job
+# Reads BENCH (quick or full), RUNTIME, LAT_MS, FAST_LAT_US, HWQD, PROCS,
+# IDLE and PROFILE_SECONDS (vm/bench).  Exits 1 when a device, a filesystem or a job
 # cannot be set up: the benchmark then has no figures to report.
 
 fail() { echo "bench-error: $*"; exit 1; }
@@ -29,6 +29,10 @@ mountpoint -q /sys/kernel/config 2>/dev/null || mount -t configfs none /sys/kern
 syslet=0
 [ -w /proc/sys/fs/aio-syslet ] && syslet=1
 echo "bench-setup kernel=$(uname -r) syslet=$syslet ncpu=$(grep -c '^cpu[0-9]' /proc/stat) bench=$BENCH runtime=$RUNTIME"
+# What one thread costs in slab, for the report's memory per helper.
+for c in task_struct pid signal_cache; do
+	[ ! -r /sys/kernel/slab/$c/slab_size ] || echo "bench-setup slab-$c=$(cat /sys/kernel/slab/$c/slab_size)"
+done
 
 # mk_nullb NAME LATENCY_NS SIZE_MB: a null_blk device through configfs
 # (its other settings are the module's, from the kernel command line).
@@ -228,6 +232,10 @@ if [ -n "$EXTRA" ]; then
 	cell write-fsync 32 --filename=/mnt/bench/write.dat --rw=randwrite --size=256m --direct=0 --fdatasync=32
 	cell mixed 32 --filename=/mnt/bench/mixed.dat --rw=randrw --rwmixread=70 --size=512m --direct=0 --invalidate=1
 fi
+
+# Where a handoff's time goes (vm/guest/handoff-profile.sh): on the
+# device-bound nullb0, QD 32, as in the cold-dev cell.
+[ $syslet = 0 ] || handoff_profile /dev/nullb0 "$PROFILE_SECONDS"
 
 # client NAME VARIANT COMMAND...: a real program, in the capped cgroup,
 # with fs.aio-syslet for VARIANT; its output is kept in /tmp/client.out.
