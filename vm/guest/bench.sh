@@ -14,7 +14,7 @@
 # quoted as it is).  Around each job: the guest's /proc/stat CPU totals
 # (busy fraction, so CPU time per I/O), a sampler's peak of the job's
 # tasks and of KernelStack + SUnreclaim (kB), and, where the kernel has
-# them, the syslet_create and syslet_handoff trace events counted.
+# them, the syslet_create and syslet_park trace events counted.
 # Then the real clients (sysbench fileio, stress-ng --aiol and --aio:
 # "client ..." lines) and aio-syslet-microbench ("microbench ..." lines).
 # Reads BENCH (quick or full), RUNTIME, LAT_MS, FAST_LAT_US, HWQD, PROCS,
@@ -66,10 +66,14 @@ fi
 if [ -n "$cg" ]; then cap=128M; else cap=none; fi  # none: no cgroup2 memory controller
 echo "bench-setup client-memory-cap=$cap"
 
-# The syslet events counted per job (helpers created, handoffs).
+# The syslet events counted per job: helpers created, and parkings.
+# Each handoff parks its former head once, so handoffs = parkings -
+# helpers created (each new helper parks once too).  Not the
+# syslet_handoff event: it walks the head's stack for its site at every
+# handoff, which the measured job must not pay (the profile records it).
 events=''
 if [ -d $tr/events/syslet ]; then
-	events='syslet_create syslet_handoff'
+	events='syslet_create syslet_park'
 	echo 0 > $tr/options/record-cmd
 	echo 8192 > $tr/buffer_size_kb
 fi
@@ -87,11 +91,15 @@ ev_stop() {
 	for e in $events; do echo 0 > "$tr/events/syslet/$e/enable"; done
 	lost=$(cat $tr/per_cpu/cpu*/stats 2>/dev/null | awk '/^overrun:/ { n += $2 } END { print n + 0 }')
 	m=''; [ "$lost" = 0 ] || m=+
-	echo "helpers=$(grep -c ' syslet_create:' $tr/trace)$m handoffs=$(grep -c ' syslet_handoff:' $tr/trace)$m"
+	created=$(grep -c ' syslet_create:' $tr/trace)
+	parked=$(grep -c ' syslet_park:' $tr/trace)
+	handoffs=$((parked - created))
+	[ $handoffs -ge 0 ] || handoffs=0
+	echo "helpers=$created$m handoffs=$handoffs$m"
 }
 
-# handoff_sites CELL QD ENGINE: where the job's handoffs blocked (the
-# syslet_handoff event's site), the three commonest, for the report.
+# handoff_sites CELL QD ENGINE: where the handoffs in the trace blocked
+# (the syslet_handoff event's site), the three commonest, for the report.
 handoff_sites() {
 	[ -n "$events" ] || return 0
 	grep ' syslet_handoff:' $tr/trace | sed -n 's/.* site=\([^ ]*\).*/\1/p' | sort | uniq -c | sort -rn | head -n 3 |
@@ -161,7 +169,6 @@ job() {
 	c1=$(head -n 1 /proc/stat)
 	sampler_stop
 	ev=$(ev_stop)
-	handoff_sites "$cell" "$qd" "$engine"
 	terse=$(grep '^3;' /tmp/fio.out | tail -n 1)
 	if [ $fst != 0 ] || [ -z "$terse" ]; then
 		sed 's/^/fio-output: /' /tmp/fio.out

@@ -102,7 +102,8 @@ handoff_profile_summary() {
 # handoff_profile DEVICE SECONDS: the profile of a syslet job at QD 32 on
 # DEVICE (cold buffered 4k random reads); nothing where the kernel has no
 # syslet events or kprobes (said on a "profile" line).
-# Uses bench.sh's $tr (tracefs) and fail.
+# Uses bench.sh's $tr (tracefs), fail and handoff_sites; the handoffs'
+# sites go under the cold-dev QD 32 syslet row of the report.
 handoff_profile() {
 	# shellcheck disable=SC2154  # $tr: set by bench.sh, which runs this
 	if [ ! -d "$tr/events/syslet" ] || [ ! -w "$tr/kprobe_events" ]; then
@@ -134,6 +135,7 @@ handoff_profile() {
 	lost=$(cat $tr/per_cpu/cpu*/stats 2>/dev/null | awk '/^overrun:/ { n += $2 } END { print n + 0 }')
 	echo "profile events_lost=$lost seconds=$2"
 	handoff_profile_parse < $tr/trace | handoff_profile_summary
+	handoff_sites cold-dev 32 syslet
 	echo > $tr/trace
 	echo '-:syslet_bench/io_submit_entry' >> $tr/kprobe_events
 	echo '-:syslet_bench/io_getevents_entry' >> $tr/kprobe_events
