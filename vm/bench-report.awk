@@ -147,8 +147,11 @@ END {
 				cpu = (v > 0) ? sprintf("%.0f", busy * ncpu * 1e6 / v) : "-"
 				h = R[c, q, e, "helpers"]
 				# Kernel memory per blocked operation: the peak growth of
-				# KernelStack + SUnreclaim over the threads that block.
-				blk = (e == "psync") ? q : (num(h) > 0 ? num(h) : 0)
+				# KernelStack + SUnreclaim over the QD operations blocked at
+				# once (each with its thread: a psync thread, a syslet head).
+				# Not over the helpers made: an idle timeout retires some,
+				# and more are made, during a job.
+				blk = (e == "psync" || num(h) > 0) ? q : 0
 				dk = R[c, q, e, "kmem_peak_kb"] - R[c, q, e, "kmem_base_kb"]
 				km = (blk > 0) ? sprintf("%.1f KiB", dk / blk) : "-"
 				printf "%4s %-9s %8d %7s %9.0f %9s %5.0f%% %8s %6s %8s %9s %11s\n", q, e, v, lim,
