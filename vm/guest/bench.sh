@@ -30,7 +30,7 @@ syslet=0
 [ -w /proc/sys/fs/aio-syslet ] && syslet=1
 echo "bench-setup kernel=$(uname -r) syslet=$syslet ncpu=$(grep -c '^cpu[0-9]' /proc/stat) bench=$BENCH runtime=$RUNTIME"
 # What one thread costs in slab, for the report's memory per helper.
-for c in task_struct pid signal_cache; do
+for c in task_struct pid; do
 	[ ! -r /sys/kernel/slab/$c/slab_size ] || echo "bench-setup slab-$c=$(cat /sys/kernel/slab/$c/slab_size)"
 done
 
@@ -201,14 +201,10 @@ job() {
 	echo
 }
 
-# cell NAME QD FIO-ARGS...: NAME's job for every engine of the run;
-# with ROUNDS=2, once more in the reverse order (the report takes each
-# engine's mean: a drift of the emulation over the cell cancels out).
-cell() {
-	name=$1 qd=$2
-	shift 2
-	order=$ENGINES
-	[ "${ROUNDS:-1}" = 1 ] || order="$ENGINES $(echo "$ENGINES" | tr ' ' '\n' | sed -n '1!G;h;$p' | tr '\n' ' ')"
+# run_cell ORDER NAME QD FIO-ARGS...: NAME's job for each engine of ORDER.
+run_cell() {
+	order=$1 name=$2 qd=$3
+	shift 3
 	for engine in $order; do
 		case $name in
 		cached) cat "$CACHED_FILE" > /dev/null ;;
@@ -216,6 +212,16 @@ cell() {
 		esac
 		job "$name" "$qd" "$engine" "$@"
 	done
+}
+# cell NAME QD FIO-ARGS...: NAME's job for every engine of the run.
+cell() { run_cell "$ENGINES" "$@"; }
+# cell_abba NAME QD FIO-ARGS...: the same, then once more in the reverse
+# order; the report takes each engine's mean, so that a drift of the
+# emulation over the cell cancels out.
+cell_abba() {
+	reversed=''
+	for engine in $ENGINES; do reversed="$engine $reversed"; done
+	run_cell "$ENGINES $reversed" "$@"
 }
 
 if [ "$BENCH" = quick ]; then
@@ -238,8 +244,8 @@ for qd in $CPU_QDS; do
 done
 # The fast path's cells: their targets ask for 2% and 3%, closer than
 # one job's noise under emulation, so two rounds in turn (ABBA).
-ROUNDS=2 cell cached 32 --filename="$CACHED_FILE" --rw=randread --size=64m --direct=0 --invalidate=0
-ROUNDS=2 cell direct 32 --filename=/dev/nullbfast --rw=randread --size=1g --direct=1
+cell_abba cached 32 --filename="$CACHED_FILE" --rw=randread --size=64m --direct=0 --invalidate=0
+cell_abba direct 32 --filename=/dev/nullbfast --rw=randread --size=1g --direct=1
 if [ -n "$EXTRA" ]; then
 	# fio lays the files out once, before the first engine's job.
 	cell write-fsync 32 --filename=/mnt/bench/write.dat --rw=randwrite --size=256m --direct=0 --fdatasync=32

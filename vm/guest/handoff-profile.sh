@@ -110,6 +110,8 @@ handoff_profile() {
 		echo "profile unavailable=no syslet trace events or kprobe_events in this kernel"
 		return 0
 	fi
+	profiled='syslet/syslet_handoff sched/sched_waking sched/sched_switch syslet_bench/io_submit_entry
+		syslet_bench/io_getevents_entry'
 	echo 1 > /proc/sys/fs/aio-syslet
 	echo 0 > $tr/tracing_on
 	echo > $tr/trace
@@ -118,8 +120,7 @@ handoff_profile() {
 		echo "profile unavailable=cannot set kprobes on io_submit and io_getevents"
 		return 0
 	fi
-	for e in syslet/syslet_handoff sched/sched_waking sched/sched_switch syslet_bench/io_submit_entry \
-		syslet_bench/io_getevents_entry; do
+	for e in $profiled; do
 		echo 1 > "$tr/events/$e/enable"
 	done
 	sync; echo 3 > /proc/sys/vm/drop_caches
@@ -128,8 +129,7 @@ handoff_profile() {
 		--iodepth=32 --filename="$1" --rw=randread --size=1g --direct=0 --invalidate=1 > /tmp/fio.out 2>&1 ||
 		{ sed 's/^/fio-output: /' /tmp/fio.out; fail "the profile's fio job failed"; }
 	echo 0 > $tr/tracing_on
-	for e in syslet/syslet_handoff sched/sched_waking sched/sched_switch syslet_bench/io_submit_entry \
-		syslet_bench/io_getevents_entry; do
+	for e in $profiled; do
 		echo 0 > "$tr/events/$e/enable"
 	done
 	lost=$(cat $tr/per_cpu/cpu*/stats 2>/dev/null | awk '/^overrun:/ { n += $2 } END { print n + 0 }')
