@@ -16,6 +16,11 @@
  *            FUTEX_WAIT_PRIVATE / FUTEX_WAKE_PRIVATE (no mutex or
  *            condition variable in between): what waking another thread
  *            costs, which a handoff pays at least once.
+ *   memory   the kernel memory (KernelStack + SUnreclaim of /proc/meminfo)
+ *            that --blocked reads of empty pipes cost while they wait:
+ *            handed off by io_submit() under a syslet mode, each in a
+ *            process of its own, against as many threads blocked in
+ *            read(); then what the helpers cost once they are parked.
  *
  * handoff and cached run under each fs.aio-syslet mode of --modes.  The
  * modes take turns in rounds, each round a batch of iterations per mode
@@ -34,6 +39,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <libaio.h>
@@ -54,6 +60,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,15 +79,26 @@
 #define MAX_MODES	3
 #define DROP_ALIGN	(2ULL << 20)	/* the cold range is dropped in these */
 #define DROP_WINDOW	(1ULL << 30)	/* most dropped around a page that stays cached */
+#define MAX_BLOCKED	4096
+#define MAX_THREADS_SYSCTL "/proc/sys/fs/aio-syslet-max-threads"
+/* task->flags of a syslet helper, as /proc/PID/task/TID/stat shows them. */
+#define PF_USER_WORKER	0x00004000UL
+/* How long a helper may take to park, or a blocked read to release (TCG, KASAN). */
+#define SETTLE_MS	20000
+/* How long io_submit() of a read that should hand off may take. */
+#define HANDOFF_MS	5000
 
 const char tool_name[] = PROG;
 
-enum meas { HANDOFF, CACHED, PIPE, WAKEUP, NR_MEAS };
-static const char *const meas_names[NR_MEAS] = { "handoff", "cached", "pipe", "wakeup" };
+enum meas { HANDOFF, CACHED, PIPE, WAKEUP, MEMORY, NR_MEAS };
+static const char *const meas_names[NR_MEAS] = {
+	"handoff", "cached", "pipe", "wakeup", "memory"
+};
 
 static struct {
 	unsigned int iterations;
 	unsigned int rounds;
+	unsigned int blocked;		/* --blocked */
 	unsigned int only;		/* a bit per enum meas */
 	const char *cold;		/* -f */
 	const char *cached;		/* -c */
@@ -88,11 +106,12 @@ static struct {
 	uint64_t offset;
 	bool offset_set;
 	bool stride_set;
+	bool blocked_set;
 	bool current;			/* --modes current */
 	int modes[MAX_MODES];		/* fs.aio-syslet values, in --modes order */
 	unsigned int nr_modes;
 } opt = {
-	.iterations = 1000, .rounds = 10, .only = (1 << NR_MEAS) - 1, .stride = 1 << 20,
+	.iterations = 1000, .rounds = 10, .blocked = 64, .only = (1 << NR_MEAS) - 1, .stride = 1 << 20,
 	.modes = { 0, 1 }, .nr_modes = 2,
 };
 
@@ -116,6 +135,7 @@ static struct series results[NR_MEAS][MAX_MODES];
 static const char *sysctl_path = SYSLET_SYSCTL;
 static char sysctl_orig[32];		/* its value at start, as written back */
 static volatile sig_atomic_t can_switch;
+static bool no_sysctl;			/* a stock kernel's, or the stand-in is missing */
 static pid_t main_pid;
 
 /* The cold file (-f) and where its next read goes. */
@@ -165,8 +185,8 @@ static unsigned int parse_only(const char *s)
 			if (!strcmp(word, meas_names[i]))
 				break;
 		if (i == NR_MEAS)
-			usage_error("--only: '%s' is not one of handoff, cached, pipe, wakeup",
-				    word);
+			usage_error("--only: '%s' is not one of handoff, cached, pipe, wakeup, "
+				    "memory", word);
 		mask |= 1U << i;
 	}
 	free(copy);
@@ -207,7 +227,8 @@ static void usage(void)
 {
 	printf("Usage: %s [OPTION]...\n"
 	       "Measure the io_submit() handoff of a cold buffered read, a cached read's\n"
-	       "round trip, a pipe ping-pong and a thread wake-up, side by side.\n\n"
+	       "round trip, a pipe ping-pong, a thread wake-up and the kernel memory of\n"
+	       "blocked reads, side by side.\n\n"
 	       "  -n, --iterations N  timed iterations per measurement and mode (default 1000)\n"
 	       "  -m, --modes LIST    fs.aio-syslet modes, a comma list of 0, 1 and 2 (default\n"
 	       "                      0,1), or 'current': the mode that is set, unchanged\n"
@@ -219,8 +240,10 @@ static void usage(void)
 	       "      --offset SIZE   offset of the first cold read (default: picked at\n"
 	       "                      random where the reads fit)\n"
 	       "      --rounds N      rounds the modes take turns in (default 10)\n"
+	       "      --blocked N     reads blocked at once for the memory measurement\n"
+	       "                      (default 64)\n"
 	       "      --only LIST     measure only these: a comma list of handoff, cached,\n"
-	       "                      pipe, wakeup (default: all)\n"
+	       "                      pipe, wakeup, memory (default: all)\n"
 	       "  -h, --help          this help\n\n"
 	       "Switching modes needs root; the mode is put back at exit.\n"
 	       "Exit status: 0 when every measurement ran, 1 when something failed, 2 on\n"
@@ -229,7 +252,7 @@ static void usage(void)
 
 static void parse_args(int argc, char **argv)
 {
-	enum { STRIDE = 256, OFFSET, ROUNDS, ONLY };
+	enum { STRIDE = 256, OFFSET, ROUNDS, ONLY, BLOCKED };
 	static const struct option longopts[] = {
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "modes", required_argument, NULL, 'm' },
@@ -239,6 +262,7 @@ static void parse_args(int argc, char **argv)
 		{ "offset", required_argument, NULL, OFFSET },
 		{ "rounds", required_argument, NULL, ROUNDS },
 		{ "only", required_argument, NULL, ONLY },
+		{ "blocked", required_argument, NULL, BLOCKED },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -269,6 +293,10 @@ static void parse_args(int argc, char **argv)
 			break;
 		case ROUNDS: opt.rounds = parse_uint("--rounds", optarg, 1, MAX_ROUNDS); break;
 		case ONLY: opt.only = parse_only(optarg); break;
+		case BLOCKED:
+			opt.blocked = parse_uint("--blocked", optarg, 1, MAX_BLOCKED);
+			opt.blocked_set = true;
+			break;
 		case 'h': usage(); exit(0);
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", PROG);
@@ -281,6 +309,8 @@ static void parse_args(int argc, char **argv)
 		usage_error("--cold is given but --only leaves out handoff");
 	if (opt.cached && !(opt.only & 1U << CACHED))
 		usage_error("--cached is given but --only leaves out cached");
+	if (opt.blocked_set && !(opt.only & 1U << MEMORY))
+		usage_error("--blocked is given but --only leaves out memory");
 	if ((opt.offset_set || opt.stride_set) && !opt.cold)
 		usage_error("--offset and --stride place the cold reads: they need --cold FILE");
 	/* A batch has at least one iteration. */
@@ -353,6 +383,7 @@ static void setup_sysctl(void)
 	fd = open(sysctl_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT) {
 		printf("# no %s: one run on this kernel's io_submit\n", sysctl_path);
+		no_sysctl = true;
 		add_mode(opt.current ? "current" : "stock-kernel", -1);
 		return;
 	}
@@ -414,7 +445,8 @@ static void set_mode(const struct mode *m)
 
 static void restore_sysctl(void)
 {
-	if (can_switch && write_sysctl(sysctl_orig))
+	/* Not at the exit of a process the memory measurement forked. */
+	if (can_switch && getpid() == main_pid && write_sysctl(sysctl_orig))
 		fprintf(stderr, "%s: could not put back %s = %.*s: %s\n", PROG, sysctl_path,
 			(int)strcspn(sysctl_orig, "\n"), sysctl_orig, strerror(errno));
 }
@@ -843,6 +875,373 @@ static void run_wakeup(struct series *s)
 		fatal("pthread_join: %s", strerror(err));
 }
 
+/* ---- memory ---- */
+
+/* What the kernel spends on threads and on little else: KernelStack + SUnreclaim, kB. */
+static long kmem_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	char line[128];
+	long v, sum = 0;
+	int seen = 0;
+
+	if (!f)
+		fatal("/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "KernelStack: %ld kB", &v) == 1 ||
+		    sscanf(line, "SUnreclaim: %ld kB", &v) == 1) {
+			sum += v;
+			seen++;
+		}
+	fclose(f);
+	if (seen != 2)
+		fatal("/proc/meminfo: no KernelStack or no SUnreclaim line");
+	return sum;
+}
+
+/* Thread @tid of this process: its state and task->flags; false once it is gone. */
+static bool task_stat(const char *tid, char *state, unsigned long *flags)
+{
+	char path[64], buf[1024], *p;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	/* After the comm, which may hold anything: state, 5 fields, flags. */
+	p = strrchr(buf, ')');
+	return p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", state, flags) == 2;
+}
+
+/* Threads of this process; in @asleep those asleep ('S'), in @parked the helpers among them. */
+static unsigned int count_threads(unsigned int *asleep, unsigned int *parked)
+{
+	DIR *d = opendir("/proc/self/task");
+	unsigned int n = 0;
+	struct dirent *de;
+
+	if (!d)
+		fatal("/proc/self/task: %s", strerror(errno));
+	*asleep = *parked = 0;
+	while ((de = readdir(d))) {
+		unsigned long flags;
+		char state;
+
+		if (de->d_name[0] == '.' || !task_stat(de->d_name, &state, &flags))
+			continue;
+		n++;
+		if (state == 'S') {
+			++*asleep;
+			*parked += !!(flags & PF_USER_WORKER);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* What one side of the memory measurement found, sent from its process. */
+struct mem_result {
+	long base_kb;		/* before the first read */
+	long blocked_kb;	/* with --blocked reads blocked */
+	long parked_kb;		/* syslet: once the reads ended and their threads parked */
+	unsigned int tasks;	/* threads with the reads blocked */
+	unsigned int parked;	/* syslet: helpers parked at parked_kb */
+};
+
+static void alarm_ms(unsigned int ms)
+{
+	struct itimerval it = { .it_value = { ms / 1000, ms % 1000 * 1000 } };
+
+	if (setitimer(ITIMER_REAL, &it, NULL))
+		fatal("setitimer: %s", strerror(errno));
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Waits until @n helpers are parked, at most SETTLE_MS; says what it found otherwise. */
+static void wait_parked(unsigned int n, const char *when)
+{
+	long long deadline = now_ns() + SETTLE_MS * 1000000LL;
+	unsigned int tasks, asleep, parked;
+
+	for (;;) {
+		tasks = count_threads(&asleep, &parked);
+		if (parked >= n)
+			return;
+		if (now_ns() > deadline)
+			fatal("memory: %s: %u of %u helpers parked after %d ms (%u threads, %u "
+			      "asleep)", when, parked, n, SETTLE_MS, tasks, asleep);
+		usleep(2000);
+	}
+}
+
+static long raw_submit(io_context_t ctx, long nr, struct iocb **list)
+{
+	return syscall(SYS_io_submit, ctx, nr, list);
+}
+
+/* Reaps @n events of 1-byte reads of the pipes: read i got byte 'a' + i % 26. */
+static void reap_pipe_reads(io_context_t ctx, unsigned int n, const char *bufs)
+{
+	struct io_event ev;
+	unsigned int got = 0;
+	struct timespec ts = { SETTLE_MS / 1000, 0 };
+
+	while (got < n) {
+		int r = io_getevents(ctx, 1, 1, &ev, &ts);
+		unsigned int i = (unsigned int)(uintptr_t)ev.data;
+
+		if (r == -EINTR)
+			continue;
+		if (r != 1)
+			fatal("memory: io_getevents: %s after %u of %u events",
+			      r < 0 ? strerror(-r) : "no event in time", got, n);
+		if (i >= n || (long)ev.res != 1 || bufs[i] != 'a' + (char)(i % 26))
+			fatal("memory: the event of read %u: res %ld, byte %#x", i, (long)ev.res,
+			      i < n ? (unsigned char)bufs[i] : 0);
+		got++;
+	}
+}
+
+/*
+ * The syslet side, in a process of its own (no helper before it): a
+ * synchronous block first, which has the pool make helpers from then on;
+ * then each read handed off to a helper parked beforehand, and a spare
+ * parked at the end, as a process that keeps reads blocked has.
+ */
+static void memory_syslet(int (*pfd)[2], struct mem_result *res)
+{
+	unsigned int n = opt.blocked, asleep, parked;
+	struct iocb *cbs = xcalloc(n + 1, sizeof(*cbs)), *list;
+	char *bufs = xcalloc(n + 1, 1);
+	struct sigaction sa = { .sa_handler = on_alarm };
+	io_context_t ctx = 0;
+	struct io_event ev;
+	int err;
+
+	err = io_queue_init((int)n + 1, &ctx);
+	if (err)
+		fatal("memory: io_queue_init: %s", strerror(-err));
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL))
+		fatal("sigaction: %s", strerror(errno));
+	/* No helper yet: the read of pipe n waits until SIGALRM interrupts it. */
+	io_prep_pread(&cbs[n], pfd[n][0], &bufs[n], 1, 0);
+	cbs[n].data = (void *)(uintptr_t)n;
+	list = &cbs[n];
+	alarm_ms(100);
+	if (raw_submit(ctx, 1, &list) != 1)
+		fatal("memory: io_submit of the first read: %s", strerror(errno));
+	alarm_ms(0);
+	do
+		err = io_getevents(ctx, 1, 1, &ev, NULL);
+	while (err == -EINTR);
+	if (err != 1 || (long)ev.res != -EINTR)
+		fatal("memory: the first read, which no helper could take: %d events, res %ld "
+		      "(not -EINTR)", err, err == 1 ? (long)ev.res : 0L);
+	usleep(100000);
+	res->base_kb = kmem_kb();
+	for (unsigned int i = 0; i <= n; i++) {
+		/* An empty io_submit() has the pool make the helper the last read took. */
+		if (raw_submit(ctx, 0, &list))
+			fatal("memory: io_submit of no iocb: %s", strerror(errno));
+		wait_parked(1, "before a read");
+		if (i == n)
+			break;
+		io_prep_pread(&cbs[i], pfd[i][0], &bufs[i], 1, 0);
+		cbs[i].data = (void *)(uintptr_t)i;
+		list = &cbs[i];
+		alarm_ms(HANDOFF_MS);
+		if (raw_submit(ctx, 1, &list) != 1)
+			fatal("memory: io_submit of read %u: %s", i, strerror(errno));
+		alarm_ms(0);
+		/* Handed off: io_submit() returned and the read still waits. */
+		err = io_getevents(ctx, 0, 1, &ev, &(struct timespec){ 0, 0 });
+		if (err)
+			fatal("memory: read %u was not handed off: io_submit() returned with %d "
+			      "events, res %ld", i, err, err == 1 ? (long)ev.res : 0L);
+	}
+	usleep(100000);
+	res->blocked_kb = kmem_kb();
+	res->tasks = count_threads(&asleep, &parked);
+	for (unsigned int i = 0; i < n; i++) {
+		char c = 'a' + (char)(i % 26);
+
+		if (write(pfd[i][1], &c, 1) != 1)
+			fatal("memory: write to pipe %u: %s", i, strerror(errno));
+	}
+	reap_pipe_reads(ctx, n, bufs);
+	/* Every thread but this one, once each has parked. */
+	wait_parked(res->tasks - 1, "after the reads");
+	usleep(100000);
+	res->parked_kb = kmem_kb();
+	count_threads(&asleep, &res->parked);
+	io_queue_release(ctx);
+}
+
+struct blocked_thread {
+	pthread_t thread;
+	int fd;
+	char c;
+};
+
+static atomic_uint threads_in;
+
+static void *blocked_main(void *arg)
+{
+	struct blocked_thread *t = arg;
+	ssize_t r;
+
+	atomic_fetch_add(&threads_in, 1);
+	do
+		r = read(t->fd, &t->c, 1);
+	while (r < 0 && errno == EINTR);
+	if (r != 1)
+		t->c = 0;
+	return NULL;
+}
+
+/* The threads side, in a process of its own: a thread blocked in read() per pipe. */
+static void memory_threads(int (*pfd)[2], struct mem_result *res)
+{
+	unsigned int n = opt.blocked, tasks, asleep, parked;
+	struct blocked_thread *t = xcalloc(n, sizeof(*t));
+	long long deadline;
+	int err;
+
+	usleep(100000);
+	res->base_kb = kmem_kb();
+	for (unsigned int i = 0; i < n; i++) {
+		t[i].fd = pfd[i][0];
+		err = pthread_create(&t[i].thread, NULL, blocked_main, &t[i]);
+		if (err)
+			fatal("memory: pthread_create %u: %s", i, strerror(err));
+	}
+	deadline = now_ns() + SETTLE_MS * 1000000LL;
+	for (;;) {
+		tasks = count_threads(&asleep, &parked);
+		if (atomic_load(&threads_in) == n && tasks == n + 1 && asleep >= n)
+			break;
+		if (now_ns() > deadline)
+			fatal("memory: %u of %u threads in read() after %d ms (%u threads, %u "
+			      "asleep)", atomic_load(&threads_in), n, SETTLE_MS, tasks, asleep);
+		usleep(2000);
+	}
+	usleep(100000);
+	res->blocked_kb = kmem_kb();
+	res->tasks = tasks;
+	for (unsigned int i = 0; i < n; i++) {
+		char c = 'a' + (char)(i % 26);
+
+		if (write(pfd[i][1], &c, 1) != 1)
+			fatal("memory: write to pipe %u: %s", i, strerror(errno));
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		err = pthread_join(t[i].thread, NULL);
+		if (err)
+			fatal("memory: pthread_join %u: %s", i, strerror(err));
+		if (t[i].c != 'a' + (char)(i % 26))
+			fatal("memory: thread %u read %#x", i, (unsigned char)t[i].c);
+	}
+	free(t);
+}
+
+/*
+ * Runs @side in a new process with --blocked + 1 pipes made before it
+ * measures anything; its result comes back over another pipe.
+ */
+static void memory_side(void (*side)(int (*)[2], struct mem_result *), struct mem_result *res)
+{
+	unsigned int n = opt.blocked;
+	int (*pfd)[2] = xcalloc(n + 1, sizeof(*pfd)), back[2], status;
+	pid_t pid, w;
+
+	for (unsigned int i = 0; i <= n; i++)
+		if (pipe2(pfd[i], O_CLOEXEC))
+			fatal("memory: pipe: %s (--blocked %u needs %u pipes)", strerror(errno), n,
+			      n + 1);
+	if (pipe2(back, O_CLOEXEC))
+		fatal("memory: pipe: %s", strerror(errno));
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		fatal("memory: fork: %s", strerror(errno));
+	if (!pid) {
+		struct mem_result r = { 0 };
+
+		side(pfd, &r);
+		if (write(back[1], &r, sizeof(r)) != sizeof(r))
+			fatal("memory: sending the result: %s", strerror(errno));
+		/* The helpers exit with the process; nothing of the parent's atexit(). */
+		_exit(0);
+	}
+	close(back[1]);
+	if (read(back[0], res, sizeof(*res)) != sizeof(*res))
+		res->tasks = 0;
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		fatal("memory: waitpid: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || !res->tasks)
+		fatal("memory: the measuring process failed (wait status %#x)", status);
+	close(back[0]);
+	for (unsigned int i = 0; i <= n; i++) {
+		close(pfd[i][0]);
+		close(pfd[i][1]);
+	}
+	free(pfd);
+}
+
+/*
+ * The mode the syslet side runs under: the first of --modes that hands
+ * off, or the current one if it does; -1 with the reason in @why if none.
+ */
+static int memory_mode(const char **why)
+{
+	for (unsigned int m = 0; m < nr_modes; m++)
+		if (modes[m].value > 0)
+			return (int)m;
+	if (nr_modes == 1 && modes[0].value < 0) {
+		if (no_sysctl)
+			*why = "this kernel has no fs.aio-syslet";
+		else if (read_sysctl(-1) > 0)
+			return 0;
+		else
+			*why = "fs.aio-syslet is 0 (--modes current)";
+		return -1;
+	}
+	*why = "--modes has no mode that hands off (1 or 2)";
+	return -1;
+}
+
+/* A syslet side needs --blocked helpers, the spare and the first thread's. */
+static void check_max_threads(void)
+{
+	FILE *f = fopen(MAX_THREADS_SYSCTL, "re");
+	long max;
+
+	if (!f)
+		return;
+	if (fscanf(f, "%ld", &max) != 1)
+		fatal("%s: not a number", MAX_THREADS_SYSCTL);
+	fclose(f);
+	if (max < (long)opt.blocked + 2)
+		usage_error("--blocked %u needs %u helpers, more than %s allows (%ld)",
+			    opt.blocked, opt.blocked + 2, MAX_THREADS_SYSCTL, max);
+}
+
 /* ---- results ---- */
 
 struct summary {
@@ -882,8 +1281,11 @@ int main(int argc, char **argv)
 		"io_submit() + io_getevents() of a cached 4 KiB buffered read",
 		"1-byte ping-pong between two processes over two pipes",
 		"futex wait/wake ping-pong between two threads",
+		"KernelStack + SUnreclaim per read of an empty pipe blocked: handed off "
+		"by io_submit(), and in read() of a thread each",
 	};
-	int m0 = -1, m1 = -1;
+	int m0 = -1, m1 = -1, mem_mode = -1;
+	struct mem_result mem[2] = { { 0 } };
 
 	parse_args(argc, argv);
 	page_size = sysconf(_SC_PAGESIZE);
@@ -901,7 +1303,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NR_MEAS; i++)
 		if (run[i])
 			printf("# %s: %s\n", meas_names[i], what[i]);
-	if (!run[HANDOFF] && !run[CACHED] && !run[PIPE] && !run[WAKEUP]) {
+	if (!run[HANDOFF] && !run[CACHED] && !run[PIPE] && !run[WAKEUP] && !run[MEMORY]) {
 		printf("# nothing left to measure\n");
 		return 0;
 	}
@@ -913,12 +1315,13 @@ int main(int argc, char **argv)
 
 		cached.fd = open_file(opt.cached, &cached.size, &regular);
 	}
+	if (run[HANDOFF] || run[CACHED] || run[MEMORY])
+		setup_sysctl();
 	if (run[HANDOFF] || run[CACHED]) {
 		io_context_t ctx = 0;
 		void *buf = alloc_buf(READ_SIZE);
 		int err;
 
-		setup_sysctl();
 		if (run[HANDOFF])
 			prepare_cold((uint64_t)nr_modes * (opt.iterations + opt.rounds));
 		if (run[CACHED])
@@ -947,7 +1350,6 @@ int main(int argc, char **argv)
 					handoff_batch(ctx, buf, n, &results[HANDOFF][m]);
 			}
 		}
-		restore_sysctl();
 		err = io_queue_release(ctx);
 		if (err)
 			fatal("io_queue_release: %s", strerror(-err));
@@ -961,6 +1363,20 @@ int main(int argc, char **argv)
 				m1 = m;
 		}
 	}
+	if (run[MEMORY]) {
+		const char *why = NULL;
+
+		mem_mode = memory_mode(&why);
+		if (mem_mode >= 0) {
+			check_max_threads();
+			set_mode(&modes[mem_mode]);
+			memory_side(memory_syslet, &mem[0]);
+		} else {
+			printf("# memory: no syslet side: %s\n", why);
+		}
+		memory_side(memory_threads, &mem[1]);
+	}
+	restore_sysctl();
 	if (run[PIPE]) {
 		results[PIPE][0].ns = xcalloc(opt.iterations, sizeof(long long));
 		run_pipe(&results[PIPE][0]);
@@ -972,8 +1388,9 @@ int main(int argc, char **argv)
 		ran[WAKEUP][0] = true;
 	}
 
-	printf("\n%-12s %-13s %8s %11s %11s %11s %11s\n", "measurement", "mode", "n", "median us",
-	       "mean us", "p99 us", "min us");
+	if (run[HANDOFF] || run[CACHED] || run[PIPE] || run[WAKEUP])
+		printf("\n%-12s %-13s %8s %11s %11s %11s %11s\n", "measurement", "mode", "n",
+		       "median us", "mean us", "p99 us", "min us");
 	for (int i = 0; i < NR_MEAS; i++) {
 		for (unsigned int m = 0; m < MAX_MODES; m++) {
 			if (!ran[i][m])
@@ -993,6 +1410,31 @@ int main(int argc, char **argv)
 				       i == PIPE || i == WAKEUP ? "-" : modes[m].label,
 				       results[i][m].n, sum[i][m].median, sum[i][m].mean,
 				       sum[i][m].p99, sum[i][m].min);
+	if (run[MEMORY]) {
+		unsigned int n = opt.blocked;
+		double per[2];
+
+		for (int k = 0; k < 2; k++)
+			per[k] = (double)(mem[k].blocked_kb - mem[k].base_kb) / n;
+		printf("\n%-12s %-13s %8s %8s %11s %8s %11s\n", "memory", "mode", "blocked",
+		       "threads", "kB/blocked", "parked", "kB/parked");
+		if (mem_mode >= 0)
+			printf("%-12s %-13s %8u %8u %11.1f %8u %11.1f\n", "", modes[mem_mode].label,
+			       n, mem[0].tasks, per[0], mem[0].parked,
+			       (double)(mem[0].parked_kb - mem[0].base_kb) / mem[0].parked);
+		printf("%-12s %-13s %8u %8u %11.1f %8s %11s\n\n", "", "threads", n, mem[1].tasks,
+		       per[1], "-", "-");
+		if (mem_mode >= 0)
+			printf("microbench memory mode=%s blocked=%u tasks=%u kb_per_blocked=%.1f "
+			       "parked=%u kb_per_parked=%.1f\n", modes[mem_mode].label, n,
+			       mem[0].tasks, per[0], mem[0].parked,
+			       (double)(mem[0].parked_kb - mem[0].base_kb) / mem[0].parked);
+		printf("microbench memory mode=threads blocked=%u tasks=%u kb_per_blocked=%.1f\n", n,
+		       mem[1].tasks, per[1]);
+		/* Slab freed meanwhile can make a difference 0 or less: no ratio then. */
+		if (mem_mode >= 0 && per[1] > 0)
+			printf("microbench ratio memory syslet/threads=%.3f\n", per[0] / per[1]);
+	}
 	if (m0 >= 0 && m1 >= 0) {
 		static const enum meas order[] = { CACHED, HANDOFF };
 
