@@ -24,6 +24,47 @@ static bool stopped(int stop)
 }
 
 /*
+ * One read of sh_read_soon(), saying what went wrong unless io_submit()
+ * took the iocb and its event came within 5 s with res 1 or -EINTR (a
+ * ptrace interrupt can end the pipe read with EINTR).
+ */
+static bool tracee_read(aio_context_t ctx, long round)
+{
+	struct iocb cb, *list = &cb;
+	long long t0 = t_now_us();
+	struct t_writer w;
+	struct io_event ev;
+	long ret, got = 0;
+	int p[2], err = 0;
+	char c = 0;
+
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe2: %s", strerror(errno));
+	t_prep_pread(&cb, p[0], &c, 1, 0);
+	t_writer_start(&w, p[1], "x", 1, 2);
+	ret = sys_io_submit(ctx, 1, &list);
+	err = errno;
+	if (ret == 1)
+		got = t_reap(ctx, &ev, 1, 5000);
+	t_writer_stop(&w);
+	close(p[0]);
+	close(p[1]);
+	if (ret == 1 && got == 1 && (ev.res == 1 || (long)ev.res == -EINTR))
+		return true;
+	if (ret != 1)
+		printf("# tracee: read %ld: io_submit() returned %ld (%s) after %lld us\n", round,
+		       ret, ret < 0 ? strerror(err) : "no error", t_now_us() - t0);
+	else if (got != 1)
+		printf("# tracee: read %ld: no event %lld us after io_submit()\n", round,
+		       t_now_us() - t0);
+	else
+		printf("# tracee: read %ld: res %lld res2 %lld data %#llx after %lld us\n", round,
+		       (long long)ev.res, (long long)ev.res2, (unsigned long long)ev.data,
+		       t_now_us() - t0);
+	return false;
+}
+
+/*
  * The tracee: the main thread of a child, reading pipes that a writer
  * fills 2 ms later, until the tracer closes @stop.
  */
@@ -38,10 +79,7 @@ static void tracee_loop(int ready, int stop)
 		_exit(3);
 	close(ready);
 	while (!stopped(stop)) {
-		long res = sh_read_soon(ctx, 2);
-
-		/* A ptrace interrupt can end the pipe read with EINTR. */
-		if (res != 1 && res != -EINTR)
+		if (!tracee_read(ctx, rounds))
 			bad++;
 		rounds++;
 	}
