@@ -184,9 +184,10 @@ suite_table() {
 }
 
 # pass_cases TABLE PASS: the cases that pass PASS of suite_table's TABLE
-# ran (passed, failed or skipped), sorted, on one line.
+# ran (passed, failed or skipped), sorted, on one line, each once (a pass
+# repeated, for a repro, runs the same cases again).
 pass_cases() {
-	awk -F'\t' -v p="$2" '$1 == p && ($2 == "ok" || $2 == "fail" || $2 == "skip") { print $3 }' <<<"$1" | sort | paste -sd' '
+	awk -F'\t' -v p="$2" '$1 == p && ($2 == "ok" || $2 == "fail" || $2 == "skip") { print $3 }' <<<"$1" | sort -u | paste -sd' '
 }
 
 # judge_run CONSOLE RESULTS RC PARTS TIMEOUT [PASSES]: judges a test VM's
