@@ -9,6 +9,11 @@
  * well under a second may cost one or two, not twenty.  Each read runs
  * synchronously, with stock's count and event; once pids.max leaves room,
  * the process hands off again.
+ *
+ * A signal is no such failure: fork refuses while one is pending
+ * (-ERESTARTNOINTR), and one is pending whenever it is what ended the
+ * block that asked for the helper.  The next io_submit() makes the
+ * helper at once, without the back-off.
  */
 #include "syslet-helpers.h"
 
@@ -134,11 +139,72 @@ static enum t_result test_backoff(void)
 	return t_result();
 }
 
+static volatile sig_atomic_t usr1s;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1s++;
+}
+
+/*
+ * In a child of its own, with no helper yet: a read of an empty pipe
+ * blocks, finds no helper and asks for one; SIGUSR1, 100 ms later, ends
+ * it (its event: EINTR), and was still pending as io_submit() went on to
+ * make the helper.  One empty io_submit() then makes it, and a read hands
+ * off.  A kernel that took the pending signal for a failed creation backs
+ * off for a second and forgets the request: no helper, ever.
+ */
+static enum t_result signal_child(void)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+	struct itimerspec its = { .it_value = { 0, 100 * 1000 * 1000 } };
+	struct timespec ts = { 5, 0 };
+	struct iocb cb, *list = &cb, *none = NULL;
+	struct io_event ev;
+	aio_context_t ctx;
+	timer_t timer;
+	int p[2];
+	char c = 0;
+
+	t_set_handler(SIGUSR1, on_usr1, 0);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &timer))
+		t_bail("timer_create(CLOCK_MONOTONIC): %s", strerror(errno));
+	if (pipe2(p, O_CLOEXEC))
+		t_bail("pipe: %s", strerror(errno));
+	ctx = t_setup_ctx(4);
+	T_EQ(sh_count_tasks(), 1);
+	t_prep_pread(&cb, p[0], &c, 1, 0);
+	cb.aio_data = 7;
+	if (timer_settime(timer, 0, &its, NULL))
+		t_bail("timer_settime: %s", strerror(errno));
+	/* No helper to take it: synchronous until the signal. */
+	T_EQ(sys_io_submit(ctx, 1, &list), 1);
+	T_EQ(usr1s, 1);
+	if (T_EQ(sys_io_getevents(ctx, 1, 1, &ev, &ts), 1))
+		T_TRUE(ev.data == 7 && ev.res == -EINTR);
+	T_EQ(sys_io_submit(ctx, 0, &none), 0);
+	if (T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
+		T_TRUE(sh_read_runs(ctx, true));
+	T_EQ(sys_io_destroy(ctx), 0);
+	timer_delete(timer);
+	close(p[0]);
+	close(p[1]);
+	return t_result();
+}
+
+static enum t_result test_signal_no_backoff(void)
+{
+	return sh_in_child(signal_child);
+}
+
 int main(void)
 {
 	static const struct t_case cases[] = {
 		{ "pids.max leaves no room for a helper: 20 synchronous reads, 1 failed fork a second; room again: hands off",
 		  test_backoff },
+		{ "a signal pending as the first block's helper is made: no back-off, the next io_submit() makes it",
+		  test_signal_no_backoff },
 	};
 
 	t_require_syslet();
