@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Description: after a handed-off write, a read of other bytes of the
+ * file does not wait for it, and a read past the end of file that the
+ * write moves sees the write's bytes.
+ *
+ * Stock io_submit() runs a batch's iocbs one after another; syslets keep
+ * that order only where it shows: a read after a write (or a write after
+ * a read or a write) waits for it when their bytes meet, or when the
+ * write may move the end of file (an append, or past the size it saw),
+ * which a read of any bytes may see.  Two cases:
+ *
+ *  - on null_blk (/dev/nullb0, 20 ms a request), [PWRITE of 10 bytes into
+ *    a page not cached (it blocks reading the page), PREAD of a cached
+ *    page 64 KiB away]: the read's event comes first, with the page's
+ *    bytes, and the write lands.  A kernel that orders by file alone
+ *    makes the read wait 20 ms for the write, and its event come second;
+ *  - on a file of AIO_TEST_DIR (a block file system) whose last page is
+ *    not cached, [PWRITE of 10 bytes across the end of file (it blocks
+ *    reading that page), PREAD of the 5 bytes past the old end]: the read
+ *    returns the write's last 5 bytes, as on stock, never the end of file.
+ *
+ * Each runs TRIALS trials in the current mode (1: the helper submits the
+ * read; 2: the short count makes the case resubmit it, as the updated
+ * libaio does), each with a parked helper so that the write hands off.
+ */
+#include "t.h"
+#include "syslet-threads.h"
+
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "syslet-helpers.h"
+
+#define NULLB		"/dev/nullb0"
+/* Far from what other cases and the stress run use of null_blk. */
+#define NULLB_PAGE	((1LL << 30) + (8LL << 20))
+#define OTHER_PAGE	(NULLB_PAGE + 65536)
+#define OFF		100
+#define LEN		10
+#define TRIALS		10
+#define FILE_SIZE	(65536 + 2000)
+#define SEED		47
+#define TAG_WRITE	0x5ba9000000000001ULL
+#define TAG_READ	0x5ba9000000000002ULL
+
+/*
+ * io_submit() of both iocbs; after a short count, the rest again.  False
+ * (checked) on an error.  *@shorts counts the short counts.
+ */
+static bool submit_both(aio_context_t ctx, struct iocb **list, int *shorts)
+{
+	long done = 0;
+
+	while (done < 2) {
+		long ret = sys_io_submit(ctx, 2 - done, list + done);
+
+		if (!T_TRUE(ret > 0)) {
+			t_diag("io_submit of %ld iocbs returned %ld (%s)", 2 - done, ret,
+			       ret < 0 ? strerror(errno) : "none submitted");
+			return false;
+		}
+		if (done + ret < 2)
+			(*shorts)++;
+		done += ret;
+	}
+	return true;
+}
+
+/* Both events, in the order they came; false (checked) if one did not. */
+static bool reap_both(aio_context_t ctx, struct io_event ev[2])
+{
+	struct timespec ts = { 5, 0 };
+
+	return T_EQ(sys_io_getevents(ctx, 1, 1, &ev[0], &ts), 1) &&
+	       T_EQ(sys_io_getevents(ctx, 1, 1, &ev[1], &ts), 1);
+}
+
+/* The current mode's count of short counts over the trials. */
+static void check_shorts(long long mode, int shorts)
+{
+	/* In mode 2 a short count is a handoff: the case saw some. */
+	if (mode == 2)
+		T_TRUE(shorts > 0);
+	else
+		T_EQ(shorts, 0);
+}
+
+static enum t_result test_apart(void)
+{
+	char data[LEN + 1], want[LEN], got[LEN];
+	struct iocb cbs[2], *list[2] = { &cbs[0], &cbs[1] };
+	long long mode = t_read_sysctl(T_SYSLET_SYSCTL);
+	unsigned long long size = 0;
+	aio_context_t ctx;
+	struct io_event ev[2];
+	int fd, n, shorts = 0, first = 0;
+
+	if (access(NULLB, F_OK))
+		return t_skip(NULLB " is absent (the VM harness sets it up)");
+	if (!t_is_root())
+		return t_skip("writing " NULLB " needs root");
+	fd = open(NULLB, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		t_bail("open %s: %s", NULLB, strerror(errno));
+	if (ioctl(fd, BLKGETSIZE64, &size))
+		t_bail("BLKGETSIZE64 %s: %s", NULLB, strerror(errno));
+	if (size < OTHER_PAGE + 4096) {
+		close(fd);
+		return t_skip(NULLB " is smaller than 1 GiB + 8 MiB + 68 KiB");
+	}
+	ctx = t_setup_ctx(16);
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	for (n = 0; n < TRIALS; n++) {
+		snprintf(data, sizeof(data), "apart%05d", n);
+		/* The other page cached with known bytes, the written one not. */
+		memset(want, 'a' + n, LEN);
+		if (pwrite(fd, want, LEN, OTHER_PAGE + OFF) != LEN || fsync(fd))
+			t_bail("pwrite %s: %s", NULLB, strerror(errno));
+		if (pread(fd, got, LEN, OTHER_PAGE + OFF) != LEN)
+			t_bail("pread %s: %s", NULLB, strerror(errno));
+		t_drop_range(NULLB, NULLB_PAGE, 4096);
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
+			break;
+
+		memset(got, 0, LEN);
+		t_prep_pwrite(&cbs[0], fd, data, LEN, NULLB_PAGE + OFF);
+		t_prep_pread(&cbs[1], fd, got, LEN, OTHER_PAGE + OFF);
+		cbs[0].aio_data = TAG_WRITE;
+		cbs[1].aio_data = TAG_READ;
+		if (!submit_both(ctx, list, &shorts) || !reap_both(ctx, ev))
+			break;
+		if (ev[0].data == TAG_READ)
+			first++;
+		else
+			t_diag("trial %d: the write's event came first: the read waited for it", n);
+		T_EQ(ev[0].data, TAG_READ);
+		T_EQ(ev[0].res, LEN);
+		T_EQ(ev[1].data, TAG_WRITE);
+		T_EQ(ev[1].res, LEN);
+		T_MEM(got, want, LEN);
+		if (pread(fd, got, LEN, NULLB_PAGE + OFF) != LEN)
+			t_bail("pread %s: %s", NULLB, strerror(errno));
+		T_MEM(got, data, LEN);
+		if (t_result() == T_FAIL)
+			break;
+	}
+	t_diag("%d trials in mode %lld: the read's event first in %d, %d short counts", n, mode,
+	       first, shorts);
+	T_EQ(n, TRIALS);
+	check_shorts(mode, shorts);
+	T_EQ(sys_io_destroy(ctx), 0);
+	close(fd);
+	return t_result();
+}
+
+static enum t_result test_past_end(void)
+{
+	char path[4096], data[LEN + 1], got[LEN];
+	struct iocb cbs[2], *list[2] = { &cbs[0], &cbs[1] };
+	long long mode = t_read_sysctl(T_SYSLET_SYSCTL);
+	aio_context_t ctx;
+	struct io_event ev[2];
+	struct statfs sfs;
+	int fd, n, shorts = 0;
+	off_t end = FILE_SIZE;
+
+	fd = t_pattern_file(FILE_SIZE, SEED, 0, path, sizeof(path));
+	if (fstatfs(fd, &sfs))
+		t_bail("fstatfs %s: %s", path, strerror(errno));
+	if (sfs.f_type == TMPFS_MAGIC) {
+		close(fd);
+		unlink(path);
+		return t_skip("%s is on tmpfs: no write there blocks to read a page "
+			      "(set AIO_TEST_DIR to a block file system)", t_test_dir());
+	}
+	ctx = t_setup_ctx(16);
+	if (!sh_warm_up(ctx))
+		return T_FAIL;
+	for (n = 0; n < TRIALS; n++) {
+		snprintf(data, sizeof(data), "pastend%03d", n);
+		/* The last page on disk, not cached: the write reads it first. */
+		if (fsync(fd))
+			t_bail("fsync %s: %s", path, strerror(errno));
+		t_drop_range(path, end & ~4095, 4096);
+		if (!T_TRUE(sh_wait_parked(1, SH_PARK_MS)))
+			break;
+
+		memset(got, 0, LEN);
+		/* 10 bytes from 5 before the end; then the 5 after it. */
+		t_prep_pwrite(&cbs[0], fd, data, LEN, end - LEN / 2);
+		t_prep_pread(&cbs[1], fd, got, LEN / 2, end);
+		cbs[0].aio_data = TAG_WRITE;
+		cbs[1].aio_data = TAG_READ;
+		if (!submit_both(ctx, list, &shorts) || !reap_both(ctx, ev))
+			break;
+		T_EQ(ev[0].data, TAG_WRITE);
+		T_EQ(ev[0].res, LEN);
+		T_EQ(ev[1].data, TAG_READ);
+		if (ev[1].res != LEN / 2)
+			t_diag("trial %d: the read past the old end returned %lld, not the write's %d bytes",
+			       n, (long long)ev[1].res, LEN / 2);
+		T_EQ(ev[1].res, LEN / 2);
+		T_MEM(got, data + LEN / 2, LEN / 2);
+		end += LEN / 2;
+		if (t_result() == T_FAIL)
+			break;
+	}
+	t_diag("%d trials in mode %lld, %d short counts", n, mode, shorts);
+	T_EQ(n, TRIALS);
+	check_shorts(mode, shorts);
+	T_EQ(sys_io_destroy(ctx), 0);
+	close(fd);
+	unlink(path);
+	return t_result();
+}
+
+int main(void)
+{
+	static const struct t_case cases[] = {
+		{ "[PWRITE (blocks), PREAD of bytes 64 KiB away] on null_blk: the read does not wait, "
+		  "its event comes first with the bytes there", test_apart },
+		{ "[PWRITE across the end of file (blocks), PREAD past the old end]: the read sees "
+		  "the write's bytes", test_past_end },
+	};
+
+	t_require_syslet();
+	return T_RUN(cases);
+}
