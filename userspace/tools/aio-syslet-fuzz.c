@@ -1779,9 +1779,9 @@ static void usage(FILE *f)
 		"      --exact           the first io_submit() return must equal stock's (default)\n"
 		"      --allow-short     accept a shorter first return when resubmitting the rest\n"
 		"                        gives stock's result, and count those short counts\n"
-		"      --independent     only batches whose iocbs touch disjoint files and fds, so\n"
-		"                        that the known open bug \"a later iocb may overtake a\n"
-		"                        handed-off write\" cannot show (temporary)\n"
+		"      --independent     only batches whose iocbs touch disjoint files and fds (no\n"
+		"                        iocb's result depends on another's order: narrows a\n"
+		"                        difference down)\n"
 		"  -v, --verbose         print each batch's description\n"
 		"  -h, --help            this help\n\n"
 		"Exit status: 0 no difference, 1 a difference or a harness error, 2 usage error.\n",
