@@ -61,6 +61,17 @@ ensure_pkg() {
 		die "apt-get install $1 failed"
 }
 
+# apt_newest PACKAGE: the highest version of PACKAGE in apt's lists, in
+# any suite (bookworm's security archive carries the kernel source);
+# nothing when apt knows none.
+apt_newest() {
+	local best='' v
+	for v in $(apt-cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }'); do
+		if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+	done
+	echo "$best"
+}
+
 # series_patches FILE: the patch names a series file lists, in order
 # (quilt's format: one per line, '#' starts a comment).
 series_patches() {
