@@ -37,6 +37,18 @@ changelog_ksrc_version() {
 	(cd "$LIB_TOP" && dpkg-parsechangelog -S Version) | sed -E 's/\+syslet[0-9]+(\+deb[0-9]+)?$//'
 }
 
+# changelog_abi: the ABI number of the kernels debian/changelog builds:
+# its syslet revision N (+syslet<N>), in every packaged flavour's
+# uname -r (6.12.118-syslet<N>-FLAVOUR; the flavours' "{abi}").  A new
+# series or kernel packaging is a new revision (debian/bin/new-revision),
+# so a published kernel is never replaced in place.
+changelog_abi() {
+	local v
+	v=$(cd "$LIB_TOP" && dpkg-parsechangelog -S Version)
+	case $v in *+syslet[0-9]*) ;; *) die "debian/changelog's version $v has no +syslet<N>" ;; esac
+	sed -E 's/.*\+syslet([0-9]+)(\+deb[0-9]+)?$/\1/' <<<"$v"
+}
+
 # ccache_count Hits|Misses: that statistic of the ccache in $CCACHE_DIR so
 # far (Kbuild prints CC for a hit too: the misses are the compiles).
 ccache_count() {

@@ -60,6 +60,50 @@ inputs_hash() {
 	} | sha256sum | cut -c1-16
 }
 
+# ABI_INPUTS: what the kernel packages are built from.  A change to any of
+# them is a new revision, with a new ABI number in uname -r
+# (debian/bin/new-revision): debian/abi-inputs records their hash for
+# debian/changelog's revision, and make lint fails when they moved on
+# without one.
+# shellcheck disable=SC2034  # read by the scripts that source this file
+ABI_INPUTS=(patches/linux flavours kernel/build-kernel debian/rules debian/bin/install-kernel
+	debian/bin/gencontrol debian/templates)
+
+# abi_inputs_hash: inputs_hash of ABI_INPUTS (the files under them, as
+# find sees them where the tree is not a git checkout: a dist tarball).
+abi_inputs_hash() {
+	local top
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		inputs_hash -- "${ABI_INPUTS[@]}"
+	else
+		# The same lines as inputs_hash's (its empty WORD line first).
+		{
+			echo
+			(cd "$top" && find "${ABI_INPUTS[@]}" -type f -print0 | sort -z | xargs -0 -r sha256sum)
+		} | sha256sum | cut -c1-16
+	fi
+}
+
+# abi_record: the "syslet<N> <hash>" line debian/abi-inputs holds for the
+# tree as it is.
+abi_record() {
+	echo "syslet$(changelog_abi) $(abi_inputs_hash)"
+}
+
+# abi_record_write: debian/abi-inputs for the tree as it is.
+abi_record_write() {
+	local top
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	{
+		echo "# What debian/changelog's revision of the kernel packages is built from:"
+		echo "# syslet<N> and the hash of packaging/lib.sh's ABI_INPUTS.  Written by"
+		echo "# debian/bin/new-revision and packaging/rebase; make lint fails when the"
+		echo "# inputs moved on without a new revision (a new uname -r)."
+		abi_record
+	} > "$top/debian/abi-inputs"
+}
+
 # SUITE_INPUTS: what a build of the suite (aio-syslet-tests) reads, for
 # inputs_hash: its sources and the build system around them.
 # shellcheck disable=SC2034  # read by the scripts that source this file

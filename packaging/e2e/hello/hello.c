@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * An external module for make e2e: built in the installed root against
- * linux-headers-*-syslet-*, as DKMS would, then loaded in the booted VM.
+ * linux-headers-*-syslet*-*, as DKMS would, then loaded in the booted VM.
  */
 #include <linux/init.h>
 #include <linux/module.h>
