@@ -73,12 +73,18 @@ ensure_pkg() {
 		die "apt-get install $1 failed"
 }
 
-# apt_newest PACKAGE: the highest version of PACKAGE in apt's lists, in
-# any suite (bookworm's security archive carries the kernel source);
-# nothing when apt knows none.
+# apt_versions PACKAGE: the versions of PACKAGE in apt's lists, a line
+# each, in any suite (bookworm's security archive carries the kernel
+# source).
+apt_versions() {
+	apt-cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }'
+}
+
+# apt_newest PACKAGE: the highest of apt_versions; nothing when apt knows
+# none.
 apt_newest() {
 	local best='' v
-	for v in $(apt-cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }'); do
+	for v in $(apt_versions "$1"); do
 		if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
 	done
 	echo "$best"

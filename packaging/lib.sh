@@ -104,6 +104,63 @@ abi_record_write() {
 	} > "$top/debian/abi-inputs"
 }
 
+# new_kernel_entry VERSION UPSTREAM ABI DATE CHANGE...: the kernel
+# packages' next entry, written to copies first (a failure changes
+# nothing): debian/changelog VERSION, rpm/kernel-syslet.spec's Version
+# UPSTREAM, abi ABI and %changelog, each CHANGE a line of both; then
+# debian/control and debian/abi-inputs.  DATE: RFC 2822, or empty for now.
+# For packaging/rebase and debian/bin/new-revision.
+new_kernel_entry() {
+	local version=$1 upstream=$2 abi=$3 when=${4:-$(date -u -R)} top spec work c
+	shift 4
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	spec=$top/rpm/kernel-syslet.spec
+	date -d "$when" >/dev/null 2>&1 || die "--date '$when' is not a date"
+	grep -q '^Version:' "$spec" && grep -q '^%global abi ' "$spec" && grep -q '^%changelog$' "$spec" ||
+		die "rpm/kernel-syslet.spec lacks its Version:, '%global abi' or %changelog line"
+	for c; do [ -n "$c" ] || die "an empty CHANGE"; done
+	work=$(mktemp -d "${TMPDIR:-/tmp}/kernel-entry.XXXXXX")
+	{
+		printf 'linux-syslet (%s) bookworm; urgency=medium\n\n' "$version"
+		for c; do printf '%s\n' "$c" | fmt -w 74 | sed '1s/^/  * /; 2,$s/^/    /'; done
+		printf '\n -- linux-syslet <linux-syslet@users.invalid>  %s\n\n' "$(date -u -R -d "$when")"
+		cat "$top/debian/changelog"
+	} > "$work/changelog"
+	mkdir "$work/debian"
+	cp "$work/changelog" "$work/debian/"
+	(cd "$work" && dpkg-parsechangelog -S Version >/dev/null) ||
+		{ rm -rf "$work"; die "the new debian/changelog entry does not parse"; }
+	awk -v ver="$upstream" -v abi="$abi" -v d="$(LC_ALL=C date -u -d "$when" '+%a %b %d %Y')" \
+		-v lines="$(printf '%s\n' "$@")" '
+		/^Version:/ { sub(/[^[:space:]]+$/, ver) }
+		/^%global abi / { $0 = "%global abi " abi }
+		{ print }
+		/^%changelog$/ {
+			printf "* %s linux-syslet <linux-syslet@users.invalid> - %s-1.syslet%s\n", d, ver, abi
+			n = split(lines, l, "\n")
+			for (i = 1; i <= n; i++) if (l[i] != "") printf "- %s\n", l[i]
+			printf "\n"
+		}' "$spec" > "$work/spec"
+	cp "$work/changelog" "$top/debian/changelog"
+	cp "$work/spec" "$spec"
+	rm -rf "$work"
+	"$top/debian/bin/gencontrol"
+	abi_record_write
+}
+
+# key_info KEYFILE: "DATE FINGERPRINT TAIL" of an exported OpenPGP public
+# key: its creation date (2026.12.07), fingerprint, and the fingerprint's
+# last 8 hex digits in lower case.  The keyring and release packages are
+# versioned by their key (DATE and TAIL).
+key_info() {
+	local info created fpr
+	info=$(gpg --batch --with-colons --show-keys "$1" 2>/dev/null) || true
+	created=$(awk -F: '$1 == "pub" { print $6; exit }' <<<"$info")
+	fpr=$(awk -F: '$1 == "fpr" { print $10; exit }' <<<"$info")
+	[ -n "$created" ] && [ -n "$fpr" ] || die "$1 is not an OpenPGP public key"
+	echo "$(date -u -d "@$created" +%Y.%m.%d) $fpr $(tr '[:upper:]' '[:lower:]' <<<"${fpr: -8}")"
+}
+
 # SUITE_INPUTS: what a build of the suite (aio-syslet-tests) reads, for
 # inputs_hash: its sources and the build system around them.
 # shellcheck disable=SC2034  # read by the scripts that source this file

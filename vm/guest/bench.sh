@@ -284,22 +284,24 @@ sysbench_line() {
 # which stress-ng does not resubmit) once: it stalls whatever the rounds.
 SN_ROUNDS=4
 [ -n "$EXTRA" ] || SN_ROUNDS=2
-sn_order='syslet stock'
+sn_order='syslet stock' sn_syslet='' sn_stock=''
 r=1
 while [ $r -le $SN_ROUNDS ]; do
 	for v in $sn_order; do
 		client stress-ng-aiol "$v" stress-ng --aiol 2 --aiol-requests 32 -t "$RUNTIME" \
 			--temp-path /mnt/bench --metrics-brief || break 2
-		eval "sn_$v=\"\${sn_$v:+\$sn_$v,}$(bogo aiol)\""
+		case $v in
+		syslet) sn_syslet=${sn_syslet:+$sn_syslet,}$(bogo aiol) ;;
+		stock) sn_stock=${sn_stock:+$sn_stock,}$(bogo aiol) ;;
+		esac
 	done
 	case $sn_order in 'syslet stock') sn_order='stock syslet' ;; *) sn_order='syslet stock' ;; esac
 	r=$((r + 1))
 done
-# shellcheck disable=SC2154  # sn_syslet and sn_stock: set by the eval above
-for v in syslet stock; do
-	eval "rounds=\$sn_$v"
+for v in syslet:"$sn_syslet" stock:"$sn_stock"; do
+	rounds=${v#*:}
 	[ -n "$rounds" ] || continue
-	echo "client name=stress-ng-aiol variant=$v bogo_ops=$(echo "$rounds" | tr ',' '\n' | awk '{ s += $1; n++ } END { printf "%d", s / n }') rounds=$rounds"
+	echo "client name=stress-ng-aiol variant=${v%%:*} bogo_ops=$(echo "$rounds" | tr ',' '\n' | awk '{ s += $1; n++ } END { printf "%d", s / n }') rounds=$rounds"
 done
 if [ -n "$EXTRA" ]; then
 	client stress-ng-aiol syslet-2 stress-ng --aiol 2 --aiol-requests 32 -t "$RUNTIME" \
