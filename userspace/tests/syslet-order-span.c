@@ -2,7 +2,7 @@
 /*
  * Description: after a handed-off write, a read of other bytes of the
  * file does not wait for it, and a read past the end of file that the
- * write moves sees the write's bytes.
+ * write moves (across it, or an append) sees the write's bytes.
  *
  * Stock io_submit() runs a batch's iocbs one after another; syslets keep
  * that order only where it shows: a read after a write (or a write after
@@ -18,7 +18,12 @@
  *  - on a file of AIO_TEST_DIR (a block file system) whose last page is
  *    not cached, [PWRITE of 10 bytes across the end of file (it blocks
  *    reading that page), PREAD of the 5 bytes past the old end]: the read
- *    returns the write's last 5 bytes, as on stock, never the end of file.
+ *    returns the write's last 5 bytes, as on stock, never the end of file;
+ *  - the same file, [PWRITE through an O_APPEND descriptor (its offset,
+ *    0, is not where it writes), PREAD of the 10 bytes past the old end]:
+ *    the bytes of the two do not meet as the iocbs name them, so only the
+ *    end-of-file rule makes the read wait; it returns the appended bytes,
+ *    as on stock, never the end of file.
  *
  * Each runs TRIALS trials in the current mode (1: the helper submits the
  * read; 2: the short count makes the case resubmit it, as the updated
@@ -27,6 +32,7 @@
 #include "t.h"
 #include "syslet-threads.h"
 
+#include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
@@ -131,7 +137,14 @@ static enum t_result test_apart(void)
 	return t_result();
 }
 
-static enum t_result test_past_end(void)
+/*
+ * [PWRITE that moves the end of file (blocks), PREAD past the old end],
+ * TRIALS times: across the end (10 bytes from 5 before it; the read's 5
+ * bytes are the write's last 5) or, with @append, through an O_APPEND
+ * descriptor with offset 0 (the read's 10 bytes are the appended ones,
+ * which the iocbs' offsets do not say).
+ */
+static enum t_result past_end(bool append)
 {
 	char path[4096], data[LEN + 1], got[LEN];
 	struct iocb cbs[2], *list[2] = { &cbs[0], &cbs[1] };
@@ -139,7 +152,8 @@ static enum t_result test_past_end(void)
 	aio_context_t ctx;
 	struct io_event ev[2];
 	struct statfs sfs;
-	int fd, n, shorts = 0;
+	int fd, wfd, n, shorts = 0;
+	size_t rlen = append ? LEN : LEN / 2;
 	long first;
 	off_t end = FILE_SIZE;
 
@@ -152,11 +166,17 @@ static enum t_result test_past_end(void)
 		return t_skip("%s is on tmpfs: no write there blocks to read a page "
 			      "(set AIO_TEST_DIR to a block file system)", t_test_dir());
 	}
+	wfd = fd;
+	if (append) {
+		wfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (wfd < 0)
+			t_bail("open %s O_APPEND: %s", path, strerror(errno));
+	}
 	ctx = t_setup_ctx(16);
 	if (!sh_warm_up(ctx))
 		return T_FAIL;
 	for (n = 0; n < TRIALS; n++) {
-		snprintf(data, sizeof(data), "pastend%03d", n);
+		snprintf(data, sizeof(data), "%s%04d", append ? "append" : "across", n);
 		/* The last page on disk, not cached: the write reads it first. */
 		if (fsync(fd))
 			t_bail("fsync %s: %s", path, strerror(errno));
@@ -165,9 +185,9 @@ static enum t_result test_past_end(void)
 			break;
 
 		memset(got, 0, LEN);
-		/* 10 bytes from 5 before the end; then the 5 after it. */
-		t_prep_pwrite(&cbs[0], fd, data, LEN, end - LEN / 2);
-		t_prep_pread(&cbs[1], fd, got, LEN / 2, end);
+		/* O_APPEND writes at the end whatever offset the iocb says. */
+		t_prep_pwrite(&cbs[0], wfd, data, LEN, append ? 0 : end - LEN / 2);
+		t_prep_pread(&cbs[1], fd, got, rlen, end);
 		cbs[0].aio_data = TAG_WRITE;
 		cbs[1].aio_data = TAG_READ;
 		if (!T_EQ(sh_submit_all(ctx, list, 2, &first), 2) ||
@@ -179,12 +199,12 @@ static enum t_result test_past_end(void)
 		T_EQ(ev[0].data, TAG_WRITE);
 		T_EQ(ev[0].res, LEN);
 		T_EQ(ev[1].data, TAG_READ);
-		if (ev[1].res != LEN / 2)
-			t_diag("trial %d: the read past the old end returned %lld, not the write's %d bytes",
-			       n, (long long)ev[1].res, LEN / 2);
-		T_EQ(ev[1].res, LEN / 2);
-		T_MEM(got, data + LEN / 2, LEN / 2);
-		end += LEN / 2;
+		if (ev[1].res != (long long)rlen)
+			t_diag("trial %d: the read past the old end returned %lld, not the write's %zu bytes",
+			       n, (long long)ev[1].res, rlen);
+		T_EQ(ev[1].res, rlen);
+		T_MEM(got, data + LEN - rlen, rlen);
+		end += append ? LEN : LEN / 2;
 		if (t_result() == T_FAIL)
 			break;
 	}
@@ -192,9 +212,21 @@ static enum t_result test_past_end(void)
 	T_EQ(n, TRIALS);
 	check_shorts(mode, shorts);
 	T_EQ(sys_io_destroy(ctx), 0);
+	if (append)
+		close(wfd);
 	close(fd);
 	unlink(path);
 	return t_result();
+}
+
+static enum t_result test_past_end(void)
+{
+	return past_end(false);
+}
+
+static enum t_result test_append(void)
+{
+	return past_end(true);
 }
 
 int main(void)
@@ -204,6 +236,8 @@ int main(void)
 		  "its event comes first with the bytes there", test_apart },
 		{ "[PWRITE across the end of file (blocks), PREAD past the old end]: the read sees "
 		  "the write's bytes", test_past_end },
+		{ "[PWRITE with O_APPEND (blocks), PREAD past the old end]: the read sees the "
+		  "appended bytes", test_append },
 	};
 
 	t_require_syslet();
