@@ -95,3 +95,50 @@ apt_newest() {
 series_patches() {
 	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$1"
 }
+
+# secure_boot_key: the PEM file (private key, then certificate) that signs
+# the packaged kernels for Secure Boot (sbsign) and their modules
+# (CONFIG_MODULE_SIG_KEY): the project's, LINUX_SYSLET_SIGNING_KEY, which
+# never enters the tree; without it an ephemeral key, made once for this
+# cache ($VM_CACHE/secure-boot) and said so: only machines that enrolled
+# that key boot what it signed.
+secure_boot_key() {
+	local d f
+	if [ -n "${LINUX_SYSLET_SIGNING_KEY:-}" ]; then
+		f=$LINUX_SYSLET_SIGNING_KEY
+		[ -r "$f" ] || die "LINUX_SYSLET_SIGNING_KEY: '$f' is not a readable file"
+		grep -q -- '-----BEGIN \([A-Z]* \)\{0,1\}PRIVATE KEY-----' "$f" && grep -q -- '-----BEGIN CERTIFICATE-----' "$f" ||
+			die "LINUX_SYSLET_SIGNING_KEY: '$f' must hold the private key and its X.509 certificate, both PEM"
+		echo "$f"
+		return
+	fi
+	need_cmd openssl openssl
+	d=$VM_CACHE/secure-boot
+	f=$d/linux-syslet-signing.pem
+	mkdir -p "$d"
+	chmod 700 "$d"
+	# Builds run side by side (CI's repository beside vm-check): one key.
+	(
+		flock -x 7
+		[ -s "$f" ] && exit 0
+		say "making this cache's ephemeral Secure Boot signing key in $f (LINUX_SYSLET_SIGNING_KEY unset)"
+		# The extensions of the kernel's own certs/default_x509.genkey.
+		openssl req -new -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -batch -utf8 \
+			-subj "/O=linux-syslet/CN=linux-syslet ephemeral Secure Boot key ($(hostname 2>/dev/null || echo build machine), $(date -u +%Y-%m-%d))" \
+			-addext 'basicConstraints=critical,CA:FALSE' -addext 'keyUsage=digitalSignature' \
+			-addext 'subjectKeyIdentifier=hash' -addext 'authorityKeyIdentifier=keyid' \
+			-keyout "$f.key" -out "$f.crt" 2>/dev/null || die "openssl req failed to make $f"
+		cat "$f.key" "$f.crt" > "$f.tmp"
+		rm -f "$f.key" "$f.crt"
+		chmod 600 "$f.tmp"
+		mv "$f.tmp" "$f"
+	) 7>"$d/lock" || exit 1
+	say "Secure Boot: signing with this cache's ephemeral key $f, not the project's (LINUX_SYSLET_SIGNING_KEY unset): for this machine's tests, not for users"
+	echo "$f"
+}
+
+# secure_boot_cert KEYFILE OUT: KEYFILE's certificate, DER, in OUT (what
+# mokutil enrols and the image's preinst checks).
+secure_boot_cert() {
+	openssl x509 -in "$1" -outform DER -out "$2" || die "no X.509 certificate in $1"
+}

@@ -161,6 +161,18 @@ key_info() {
 	echo "$(date -u -d "@$created" +%Y.%m.%d) $fpr $(tr '[:upper:]' '[:lower:]' <<<"${fpr: -8}")"
 }
 
+# sb_cert_info CERT: "DATE FINGERPRINT TAIL" of the Secure Boot
+# certificate CERT (DER), as key_info: its notBefore date, SHA-256
+# fingerprint (hex, no colons), and its last 8 digits in lower case.
+sb_cert_info() {
+	local start fpr
+	start=$(openssl x509 -inform DER -in "$1" -noout -startdate 2>/dev/null | sed 's/^notBefore=//') || true
+	fpr=$(openssl x509 -inform DER -in "$1" -noout -fingerprint -sha256 2>/dev/null |
+		sed 's/^.*=//; s/://g') || true
+	[ -n "$start" ] && [ -n "$fpr" ] || die "$1 is not an X.509 certificate (DER)"
+	echo "$(date -u -d "$start" +%Y.%m.%d) $fpr $(tr '[:upper:]' '[:lower:]' <<<"${fpr: -8}")"
+}
+
 # SUITE_INPUTS: what a build of the suite (aio-syslet-tests) reads, for
 # inputs_hash: its sources and the build system around them.
 # shellcheck disable=SC2034  # read by the scripts that source this file
