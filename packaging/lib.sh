@@ -173,6 +173,19 @@ sb_cert_info() {
 	echo "$(date -u -d "$start" +%Y.%m.%d) $fpr $(tr '[:upper:]' '[:lower:]' <<<"${fpr: -8}")"
 }
 
+# keys_version KEYFILE CERT: "DATE TAILS" that version the packages
+# carrying the repository key KEYFILE and the Secure Boot certificate
+# CERT (linux-syslet-archive-keyring, linux-syslet-release): the later of
+# the two keys' dates, then each fingerprint's tail (KTAIL.SBTAIL), so
+# that a new key of either kind sorts higher.
+keys_version() {
+	local kdate ktail sbdate sbtail
+	read -r kdate _ ktail <<<"$(key_info "$1")"
+	read -r sbdate _ sbtail <<<"$(sb_cert_info "$2")"
+	[[ "$sbdate" > "$kdate" ]] || sbdate=$kdate
+	echo "$sbdate $ktail.$sbtail"
+}
+
 # SUITE_INPUTS: what a build of the suite (aio-syslet-tests) reads, for
 # inputs_hash: its sources and the build system around them.
 # shellcheck disable=SC2034  # read by the scripts that source this file
